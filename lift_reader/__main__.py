@@ -1,0 +1,3 @@
+from lift_reader.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,278 @@
+"""What each ``lift-reader`` subcommand does (argument parsing lives in cli.py)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from lift_reader.errors import BadInputError, NotFoundError
+
+
+def _workspace(args, *, quiet: bool = False):
+    from lift_reader.core.workspace import Workspace
+
+    def progress(message: str) -> None:
+        if not quiet:
+            print(message, file=sys.stderr)
+
+    return Workspace(model_ref=args.model, device=args.device, precision=args.precision, progress=progress)
+
+
+def _book(ws, args):
+    return ws.find_book(args.book, password=getattr(args, "password", None))
+
+
+def cmd_add(args) -> int:
+    ws = _workspace(args)
+    record = ws.add_book(Path(args.book), password=args.password)
+    print(f"added {record.title!r} ({record.pages} pages, {record.chars:,} characters) as {record.short_hash}")
+    return 0
+
+
+def cmd_books(args) -> int:
+    from lift_reader.store.library import Library
+
+    books = Library().list_books()
+    if not books:
+        print("the library is empty: lift-reader add BOOK")
+    for b in books:
+        state = f"memorized ({b.active_adapter})" if b.active_adapter else "not memorized"
+        print(f"{b.short_hash}  {b.title[:50]:50}  {b.pages:5} pages  {state}")
+    return 0
+
+
+def _memorize_settings(args, device: str):
+    from lift_reader.core.settings import MemorizeSettings
+
+    names = ["epochs", "segment_length", "stride", "learning_rate", "lora_rank", "lora_alpha", "lora_dropout",
+             "target_modules", "micro_batch_size", "grad_accum_steps", "schedule", "warmup_ratio", "seed",
+             "checkpoint_every", "aux_tasks", "aux_weight", "up_to_page"]
+    changes = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    return MemorizeSettings.for_hardware(device).with_changes(**changes)
+
+
+def cmd_memorize(args) -> int:
+    from tqdm import tqdm
+
+    from lift_reader.cli import EXIT_INTERRUPTED, install_sigint_cancel
+    from lift_reader.core.estimate import format_duration
+    from lift_reader.core.training import CancelToken
+
+    ws = _workspace(args)
+    record = _book(ws, args)
+    settings = _memorize_settings(args, ws.lm.placement.device)
+    print(f"book: {record.title} ({record.short_hash}); model: {ws.lm.identity.label} on {ws.lm.placement.describe()}")
+    resuming = args.resume and ws.has_checkpoint(record, settings)
+    if args.resume and not resuming:
+        print("no checkpoint of this run to resume: starting from the beginning")
+    elif not args.resume and ws.has_checkpoint(record, settings):
+        print("a checkpoint of this run exists: starting over (use --resume to continue it)")
+    estimate = ws.estimate(record, settings, probe=not resuming)
+    for line in estimate.lines():
+        print("  " + line)
+    if args.estimate:
+        return 0
+
+    cancel = CancelToken()
+    install_sigint_cancel(cancel)
+    bar = None
+    for event in ws.memorize(record, settings, resume=args.resume, cancel=cancel, adapter_name=args.name):
+        if bar is None:
+            bar = tqdm(total=event.total_steps, initial=event.step, unit="step", dynamic_ncols=True, file=sys.stderr)
+        if event.kind == "step":
+            bar.update(event.step - bar.n)
+            bar.set_postfix(loss=f"{event.loss:.3f}", tok_s=f"{event.tokens_per_s:.0f}", refresh=False)
+    if bar is not None:
+        bar.close()
+    outcome = ws.last_outcome
+    if outcome is None or not outcome.finished:
+        steps = f"{outcome.steps}/{outcome.total_steps}" if outcome else "?"
+        print(f"stopped at step {steps}; checkpoint saved. Continue with: lift-reader memorize {args.book} --resume")
+        return EXIT_INTERRUPTED
+    a = outcome.adapter
+    print(f"memorized in {outcome.steps} steps, final loss {outcome.final_loss:.3f}; adapter {a.name!r} "
+          f"({a.size_bytes / 2**20:.1f} MB) is active for this book")
+    print(f"took {format_duration(_duration(a))}")
+    return 0
+
+
+def _duration(adapter) -> float | None:
+    from lift_reader.store.adapters import read_meta
+
+    return read_meta(adapter.path).duration_s
+
+
+def _ask_settings(args, ws):
+    from lift_reader.core.answering import AskSettings
+    from lift_reader.core.generation import SamplingSettings
+
+    sampling = SamplingSettings(greedy=not args.sample, temperature=args.temperature,
+                                max_new_tokens=args.max_new_tokens, seed=args.seed)
+    context = args.context_tokens
+    if context is None:
+        context = 7800 if ws.lm.placement.device.startswith("cuda") else 1024
+    return AskSettings(mode=args.mode, context_tokens=context, sampling=sampling)
+
+
+def _stream_answer(ws, record, question, settings, history, cancel=None) -> str:
+    stream = ws.ask(record, question, settings, history=history, cancel=cancel)
+    if settings.uses_adapter and stream.adapter is None:
+        print("(no adapter for this book: answering from the context only)", file=sys.stderr)
+    ws.library.add_message(record.content_hash, "user", question, mode=settings.mode)
+    answer_id = ws.library.add_message(record.content_hash, "assistant", "", mode=settings.mode,
+                                       pages=stream.pages, complete=False)
+    with ws.model_lock:
+        for piece in stream:
+            print(piece, end="", flush=True)
+            ws.library.update_message(answer_id, stream.text, False)
+    print()
+    ws.library.update_message(answer_id, stream.text.strip(), True)
+    if stream.pages:
+        print(f"  [context from pages {_page_ranges(stream.pages)}]", file=sys.stderr)
+    return stream.text.strip()
+
+
+def _page_ranges(pages: list[int]) -> str:
+    runs: list[str] = []
+    start = prev = pages[0]
+    for p in pages[1:] + [None]:
+        if p is not None and p == prev + 1:
+            prev = p
+            continue
+        runs.append(f"{start}" if start == prev else f"{start}-{prev}")
+        if p is not None:
+            start = prev = p
+    return ", ".join(runs)
+
+
+def cmd_ask(args) -> int:
+    ws = _workspace(args)
+    record = _book(ws, args)
+    _stream_answer(ws, record, args.question, _ask_settings(args, ws), history=[])
+    return 0
+
+
+def cmd_chat(args) -> int:
+    from lift_reader.core.prompts import Turn
+
+    ws = _workspace(args)
+    record = _book(ws, args)
+    settings = _ask_settings(args, ws)
+    history: list[Turn] = []
+    print(f"Chatting about {record.title!r} ({settings.mode}). Empty line or Ctrl-D to end.")
+    while True:
+        try:
+            question = input("you> ").strip()
+        except EOFError:
+            print()
+            break
+        if not question:
+            break
+        print("book> ", end="", flush=True)
+        answer = _stream_answer(ws, record, question, settings, history)
+        history.append(Turn(question, answer))
+    return 0
+
+
+def cmd_adapters(args) -> int:
+    from lift_reader.store.adapters import read_meta
+
+    ws = _workspace(args, quiet=True)
+    lib = ws.library
+    if args.action == "list":
+        adapters = lib.list_adapters()
+        if not adapters:
+            print("no adapters yet: lift-reader memorize BOOK")
+        for a in adapters:
+            book = lib.get_book(a.book_hash)
+            loss = f"{a.final_loss:.3f}" if a.final_loss is not None else "-"
+            print(f"{a.name[:40]:40}  {(book.title if book else a.book_hash[:12])[:30]:30}  "
+                  f"{a.steps:6} steps  loss {loss:>6}  {a.size_bytes / 2**20:6.1f} MB  {a.created_at[:16]}")
+        return 0
+    if args.action == "import":
+        record = ws.import_adapter(args.zip)
+        print(f"imported adapter {record.name!r} for book {record.book_hash[:12]}")
+        return 0
+    record = lib.get_adapter(args.name)
+    if record is None:
+        raise NotFoundError(f"no adapter named {args.name!r} (see: lift-reader adapters list)")
+    if args.action == "show":
+        meta = read_meta(record.path)
+        print(json.dumps({"name": meta.name, "book": meta.book_title, "book_hash": meta.book_hash,
+                          "base_model": meta.base_model, "steps": meta.steps, "tokens_seen": meta.tokens_seen,
+                          "duration_s": meta.duration_s, "created_at": meta.created_at,
+                          "app_version": meta.app_version, "settings": meta.settings,
+                          "final_loss": meta.final_loss, "folder": record.path,
+                          "loss_curve (every 10th step)": meta.loss_curve[::10]}, indent=2))
+    elif args.action == "rename":
+        renamed = ws.rename_adapter(args.name, args.new_name)
+        print(f"renamed to {renamed.name!r}")
+    elif args.action == "rm":
+        ws.remove_adapter(args.name)
+        print(f"deleted adapter {args.name!r}")
+    elif args.action == "export":
+        path = ws.export_adapter(args.name, args.zip)
+        print(f"wrote {path}")
+    elif args.action == "activate":
+        lib.set_active_adapter(record.book_hash, record.name)
+        print(f"{record.name!r} now answers for its book")
+    return 0
+
+
+def cmd_doctor(args) -> int:
+    from lift_reader.core.hardware import doctor_report
+    from lift_reader.core.model_source import embedded_model_folder
+    from lift_reader.store.paths import data_home
+
+    rows = doctor_report()
+    rows.append(("data folder", str(data_home())))
+    folder = embedded_model_folder()
+    rows.append(("embedded model", f"ready ({folder})" if (folder / "config.json").is_file()
+                 else "not converted yet (done on first use, about a minute)"))
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:>{width}}  {value}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    """`make run` before the desktop app: memorize the sample story, then ask about it."""
+    from lift_reader.core.answering import AskSettings
+    from lift_reader.core.settings import MemorizeSettings
+    from lift_reader.resources import sample_questions, sample_story
+
+    story = sample_story()
+    ws = _workspace(args)
+    record = ws.add_book(story)
+    print(f"Sample book: {record.title} ({record.chars:,} characters)")
+    if ws.library.active_adapter(record.content_hash) is None:
+        print("Memorizing it with the embedded model (a few minutes on a laptop CPU)...")
+        margs = _DemoArgs(book=str(story), name=None, resume=True, estimate=False, model=args.model,
+                          device=args.device, precision=args.precision)
+        code = cmd_memorize(margs)
+        if code:
+            return code
+    settings = AskSettings(mode="lift+icl")
+    for item in sample_questions()[: args.questions]:
+        print(f"\nQ: {item['question']}  (expected: {item['answer']}; the fact is in the {item['position']})")
+        print("A: ", end="", flush=True)
+        _stream_answer(ws, record, item["question"], settings, history=[])
+    print("\nTry your own: lift-reader ask", story, '"Who ...?"')
+    return 0
+
+
+class _DemoArgs:
+    def __init__(self, **kwargs):
+        self.__dict__.update(kwargs)
+
+    def __getattr__(self, name):  # every unset memorize option falls back to the default
+        return None
+
+
+def cmd_gui(args) -> int:
+    try:
+        from lift_reader.gui.app import run_app
+    except ImportError as err:
+        raise BadInputError(f"the desktop app needs the GUI extras: pip install 'lift-reader[gui]' ({err})")
+    return run_app(open_path=args.open_path, screenshot=args.screenshot, model_ref=args.model)

@@ -1,0 +1,113 @@
+"""Token-by-token generation as a generator of text pieces.
+
+A loop of our own rather than ``model.generate`` with a streamer thread: it
+stops between any two tokens when asked (``CancelToken``), holds back text
+that could be the start of a stop string or half of a multi-byte character,
+and needs no extra thread.  The prompt is encoded once; each later token
+costs one forward pass over a single position thanks to the KV cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    greedy: bool = True
+    """Always take the most likely token (reproducible answers)."""
+    temperature: float = 0.7
+    top_p: float = 0.9
+    max_new_tokens: int = 200
+    seed: int | None = None
+
+
+def _eos_ids(model, tokenizer) -> set[int]:
+    ids: set[int] = set()
+    for source in (getattr(model, "generation_config", None), tokenizer):
+        value = getattr(source, "eos_token_id", None)
+        if isinstance(value, int):
+            ids.add(value)
+        elif isinstance(value, (list, tuple)):
+            ids.update(int(v) for v in value)
+    return ids
+
+
+def _pick(logits: torch.Tensor, sampling: SamplingSettings, generator) -> int:
+    if sampling.greedy:
+        return int(torch.argmax(logits))
+    probs = torch.softmax(logits / max(sampling.temperature, 1e-4), dim=-1)
+    sorted_probs, order = torch.sort(probs, descending=True)
+    keep = torch.cumsum(sorted_probs, dim=-1) - sorted_probs < sampling.top_p
+    sorted_probs = sorted_probs * keep
+    choice = torch.multinomial(sorted_probs / sorted_probs.sum(), 1, generator=generator)
+    return int(order[choice])
+
+
+def _safe_prefix(text: str, stops: tuple[str, ...]) -> str:
+    """Drop a trailing partial character and any tail that may begin a stop string."""
+    text = text.rstrip("\ufffd")
+    for stop in stops:
+        for k in range(min(len(stop) - 1, len(text)), 0, -1):
+            if text.endswith(stop[:k]):
+                return text[:-k]
+    return text
+
+
+@torch.inference_mode()
+def stream_tokens(
+    model,
+    tokenizer,
+    prompt_ids: list[int],
+    sampling: SamplingSettings = SamplingSettings(),
+    *,
+    stop_strings: tuple[str, ...] = (),
+    cancel=None,
+) -> Iterator[str]:
+    """Yield the answer's text piece by piece until EOS, a stop string, the limit or cancel."""
+    device = next(model.parameters()).device
+    eos = _eos_ids(model, tokenizer)
+    generator = None
+    if not sampling.greedy and sampling.seed is not None:
+        generator = torch.Generator(device="cpu").manual_seed(sampling.seed)
+    ids = torch.tensor([prompt_ids], dtype=torch.long, device=device)
+    past = None
+    generated: list[int] = []
+    emitted = ""
+    for _ in range(sampling.max_new_tokens):
+        if cancel is not None and cancel.cancelled:
+            return
+        out = model(input_ids=ids, past_key_values=past, use_cache=True)
+        past = out.past_key_values
+        token = _pick(out.logits[0, -1].float().cpu(), sampling, generator)
+        if token in eos:
+            break
+        generated.append(token)
+        text = tokenizer.decode(generated, skip_special_tokens=True)
+        cut = min((i for i in (text.find(s) for s in stop_strings) if i >= 0), default=-1)
+        if cut >= 0:
+            if cut > len(emitted):
+                yield text[len(emitted):cut]
+            return
+        safe = _safe_prefix(text, stop_strings)
+        if len(safe) > len(emitted) and safe.startswith(emitted):
+            yield safe[len(emitted):]
+            emitted = safe
+        ids = torch.tensor([[token]], dtype=torch.long, device=device)
+    text = tokenizer.decode(generated, skip_special_tokens=True).rstrip("\ufffd")
+    if len(text) > len(emitted) and text.startswith(emitted):
+        yield text[len(emitted):]
+
+
+@torch.inference_mode()
+def sequence_logprob(model, prompt_ids: list[int], answer_ids: list[int]) -> float:
+    """Sum of log-probabilities of ``answer_ids`` following ``prompt_ids`` (for scoring)."""
+    device = next(model.parameters()).device
+    ids = torch.tensor([prompt_ids + answer_ids], dtype=torch.long, device=device)
+    logits = model(input_ids=ids).logits[0, len(prompt_ids) - 1:-1].float()
+    logp = torch.log_softmax(logits, dim=-1)
+    target = torch.tensor(answer_ids, device=device)
+    return float(logp.gather(1, target[:, None]).sum())

@@ -1,0 +1,93 @@
+"""LoRA adapters on the loaded base model: create one for training, save it.
+
+A trained adapter is written as a peft folder (``adapter_config.json`` +
+``adapter_model.safetensors``) that ``peft`` can load anywhere; our own
+metadata lives beside it (``store/adapters.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+from lift_reader.core.models import LoadedModel
+from lift_reader.core.settings import MemorizeSettings
+
+
+def lora_config(settings: MemorizeSettings):
+    from peft import LoraConfig
+
+    targets = settings.target_modules
+    if targets != "all-linear":
+        targets = [t.strip() for t in targets.split(",") if t.strip()]
+    return LoraConfig(
+        r=settings.lora_rank,
+        lora_alpha=settings.lora_alpha,
+        lora_dropout=settings.lora_dropout,
+        target_modules=targets,
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+
+
+def add_training_adapter(lm: LoadedModel, name: str, settings: MemorizeSettings) -> torch.nn.Module:
+    """Attach a fresh trainable LoRA adapter called ``name``; only it requires grad.
+
+    Other adapters already attached (for answering) stay frozen and inactive.
+    On a 4-bit base we let peft prepare the model (fp32 norms, input grads)
+    and turn on gradient checkpointing, as QLoRA does.
+    """
+    from peft import get_peft_model, prepare_model_for_kbit_training
+
+    config = lora_config(settings)
+    if lm.is_peft:
+        if name in lm.model.peft_config:
+            lm.model.delete_adapter(name)
+        lm.model.add_adapter(name, config)
+    else:
+        if lm.placement.precision == "nf4":
+            lm.model = prepare_model_for_kbit_training(
+                lm.model, use_gradient_checkpointing=True,
+                gradient_checkpointing_kwargs={"use_reentrant": False},
+            )
+        lm.model = get_peft_model(lm.model, config, adapter_name=name)
+    lm.model.set_adapter(name)
+    lm.attached.pop(name, None)
+    lm.active_adapter = name
+    marker = f".{name}."
+    for pname, param in lm.model.named_parameters():
+        param.requires_grad = "lora_" in pname and marker in pname
+    return lm.model
+
+
+def finish_training_adapter(lm: LoadedModel, name: str) -> None:
+    """Freeze the adapter after training; it stays attached and active for answering."""
+    for pname, param in lm.model.named_parameters():
+        if f".{name}." in pname:
+            param.requires_grad = False
+    lm.model.eval()
+    lm.active_adapter = name
+
+
+def save_adapter_weights(lm: LoadedModel, name: str, folder: Path) -> None:
+    """Write adapter ``name`` as a standard peft folder (safetensors only)."""
+    from peft import get_peft_model_state_dict
+
+    folder.mkdir(parents=True, exist_ok=True)
+    state = get_peft_model_state_dict(lm.model, adapter_name=name)
+    save_file({k: v.detach().to("cpu").contiguous() for k, v in state.items()},
+              str(folder / "adapter_model.safetensors"), metadata={"format": "pt"})
+    config = lm.model.peft_config[name]
+    payload = config.to_dict()
+    payload["base_model_name_or_path"] = lm.identity.label
+    (folder / "adapter_config.json").write_text(json.dumps(payload, indent=2, default=list), encoding="utf-8")
+
+
+def count_trainable(model: torch.nn.Module) -> tuple[int, int]:
+    """(trainable, total) parameter counts."""
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    return trainable, total

@@ -1,0 +1,177 @@
+"""One base model in memory, with adapters attached to it by name.
+
+``load_model()`` resolves a model reference, picks device and precision,
+and returns a ``LoadedModel``.  Adapters for different books attach to the
+same base (peft ``load_adapter``/``set_adapter``), so switching books costs
+a small file read, not a model load.  ``trust_remote_code`` is never on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import torch
+
+from lift_reader.core.hardware import Placement, choose_placement
+from lift_reader.core.model_source import (
+    ModelSource,
+    model_fingerprint,
+    parse_model_ref,
+    resolve_to_folder,
+)
+from lift_reader.errors import AdapterMismatchError, ModelError
+
+
+@dataclass(frozen=True)
+class BaseModelId:
+    """What an adapter records about the base model it was trained on."""
+
+    label: str
+    fingerprint: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"id": self.label, "fingerprint": self.fingerprint}
+
+
+@dataclass
+class LoadedModel:
+    """A base model ready for training and answering, plus its tokenizer."""
+
+    model: torch.nn.Module  # a transformers causal LM, or a peft wrapper around it
+    tokenizer: object
+    identity: BaseModelId
+    placement: Placement
+    folder: Path | None = None
+    # adapter name -> folder, for every adapter currently attached to ``model``
+    attached: dict[str, Path] = field(default_factory=dict)
+    active_adapter: str | None = None
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @property
+    def context_window(self) -> int:
+        config = self.base_config
+        for key in ("max_position_embeddings", "n_positions", "max_sequence_length"):
+            value = getattr(config, key, None)
+            if isinstance(value, int) and value > 0:
+                return value
+        return 2048
+
+    @property
+    def base_config(self):
+        return getattr(self.model, "config", None) or self.model.get_base_model().config
+
+    @property
+    def is_chat_model(self) -> bool:
+        """Instruction-tuned models carry a chat template; base models do not."""
+        return bool(getattr(self.tokenizer, "chat_template", None))
+
+    @property
+    def is_peft(self) -> bool:
+        return hasattr(self.model, "peft_config")
+
+    # --- adapters ------------------------------------------------------------
+
+    def attach_adapter(self, name: str, folder: Path) -> None:
+        """Load an adapter folder onto the base (once) and make it active."""
+        from peft import PeftModel
+
+        if name not in self.attached:
+            try:
+                if self.is_peft:
+                    self.model.load_adapter(str(folder), adapter_name=name, is_trainable=False)
+                else:
+                    self.model = PeftModel.from_pretrained(
+                        self.model, str(folder), adapter_name=name, is_trainable=False
+                    )
+            except Exception as err:
+                raise ModelError(f"could not load adapter {name!r}: {err}") from err
+            self.attached[name] = Path(folder)
+        self.model.set_adapter(name)
+        self.active_adapter = name
+
+    def detach_adapter(self, name: str) -> None:
+        if name in self.attached and self.is_peft:
+            if self.active_adapter == name:
+                self.active_adapter = None
+            self.model.delete_adapter(name)
+            del self.attached[name]
+
+    @contextlib.contextmanager
+    def adapter_disabled(self) -> Iterator[None]:
+        """Run the bare base model (the ``icl`` mode), whatever is attached."""
+        if self.is_peft and self.attached:
+            with self.model.disable_adapter():
+                yield
+        else:
+            yield
+
+    def check_adapter_base(self, recorded: dict, adapter_name: str) -> None:
+        """Refuse an adapter trained on another base model."""
+        if recorded.get("fingerprint") != self.identity.fingerprint:
+            raise AdapterMismatchError(
+                f"adapter {adapter_name!r} was trained on {recorded.get('id', 'another model')} "
+                f"({recorded.get('fingerprint')}), but the loaded model is {self.identity.label} "
+                f"({self.identity.fingerprint})"
+            )
+
+
+def load_model(
+    ref: str | None = None,
+    *,
+    device: str = "auto",
+    precision: str = "auto",
+    progress: Callable[[str], None] = print,
+) -> LoadedModel:
+    """Load a base model for LIFT: the embedded default unless ``ref`` names another."""
+    source = parse_model_ref(ref)
+    placement = choose_placement(device, precision)
+    folder = Path(resolve_to_folder(source, progress))
+    return load_from_folder(folder, placement, label=source.label)
+
+
+def load_from_folder(folder: Path, placement: Placement, *, label: str | None = None) -> LoadedModel:
+    """Load a transformers model folder with the given placement."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    kwargs: dict = {"trust_remote_code": False, "dtype": placement.compute_dtype}
+    if placement.precision == "nf4":
+        from transformers import BitsAndBytesConfig
+
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_compute_dtype=torch.bfloat16,
+            bnb_4bit_use_double_quant=True,
+        )
+        kwargs["device_map"] = {"": placement.device if ":" in placement.device else f"{placement.device}:0"}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
+        model = AutoModelForCausalLM.from_pretrained(str(folder), **kwargs)
+    except Exception as err:
+        raise ModelError(f"could not load the model in {folder}: {str(err).splitlines()[0]}") from err
+    if placement.precision != "nf4":
+        model.to(placement.device)
+    model.eval()
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    identity = BaseModelId(label=label or folder.name, fingerprint=model_fingerprint(folder))
+    return LoadedModel(model=model, tokenizer=tokenizer, identity=identity, placement=placement, folder=folder)
+
+
+def wrap_loaded(model: torch.nn.Module, tokenizer, *, label: str, fingerprint: str) -> LoadedModel:
+    """Wrap an in-memory model (tests, benchmarks) as a LoadedModel."""
+    dtype = next(model.parameters()).dtype
+    placement = Placement(device="cpu", precision="bf16" if dtype == torch.bfloat16 else "fp32")
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model.eval()
+    return LoadedModel(model=model, tokenizer=tokenizer, identity=BaseModelId(label, fingerprint), placement=placement)
+
+
+__all__ = ["BaseModelId", "LoadedModel", "ModelSource", "load_model", "load_from_folder", "wrap_loaded"]

@@ -1,0 +1,126 @@
+"""Every knob of a memorize run, checked up front and stored with the adapter.
+
+Defaults are for the CPU and the embedded 270M model and come from the
+measurements in DESIGN.md section 4: segments of 256 tokens with the
+method's 3/8 stride (96), 2 epochs at lr 2e-4 lowered the gold-answer NLL on
+LooGLE (2.34 -> 1.69) while 3 epochs at 3e-4 over-trained and doubled it.
+On a GPU, ``for_hardware`` uses the method authors' 2,048-token segments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, fields, replace
+
+from lift_reader.core.segments import default_stride
+from lift_reader.errors import BadInputError
+
+SCHEDULES = ("cosine", "linear", "constant")
+
+
+@dataclass(frozen=True)
+class MemorizeSettings:
+    """Hyperparameters of one LIFT run (all of them end up in the adapter's metadata)."""
+
+    segment_length: int = 256
+    """Tokens per training segment (the method's l)."""
+    stride: int | None = None
+    """Tokens between segment starts (the method's s); None means 3/8 of segment_length."""
+    epochs: int = 2
+    """Passes over all segments."""
+    learning_rate: float = 2e-4
+    """Peak learning rate of AdamW."""
+    warmup_ratio: float = 0.06
+    """Fraction of the optimizer steps spent warming the learning rate up from 0."""
+    schedule: str = "cosine"
+    """Learning-rate decay after warm-up: cosine, linear or constant."""
+    min_lr_ratio: float = 0.1
+    """The decayed learning rate never falls below this fraction of the peak."""
+    lora_rank: int = 16
+    """LoRA rank r."""
+    lora_alpha: int = 32
+    """LoRA scale numerator (the update is scaled by alpha / r)."""
+    lora_dropout: float = 0.0
+    """Dropout on the LoRA input."""
+    target_modules: str = "all-linear"
+    """Which layers get LoRA: "all-linear" or a comma-separated list of module names."""
+    micro_batch_size: int = 1
+    """Segments per forward pass (equal-length segments batch without padding)."""
+    grad_accum_steps: int = 1
+    """Forward passes whose gradients are summed before one optimizer step."""
+    weight_decay: float = 1e-4
+    """AdamW weight decay (the authors' value)."""
+    max_grad_norm: float = 1.0
+    """Gradient clipping threshold."""
+    seed: int = 0
+    """Seeds data order, LoRA init and dropout: the same seed gives the same adapter."""
+    checkpoint_every: int = 50
+    """Optimizer steps between checkpoints (one is also written on cancel)."""
+    aux_tasks: bool = False
+    """Train on auxiliary question/answer items synthesized from the book, too."""
+    aux_weight: float = 1.0
+    """Weight gamma of the auxiliary loss."""
+    aux_items_per_1k_tokens: float = 2.0
+    """How many auxiliary items to make per thousand book tokens (at most 400)."""
+    up_to_page: int | None = None
+    """Spoiler-safe: memorize only the text up to the end of this page."""
+
+    def __post_init__(self):
+        checks = [
+            (self.segment_length >= 16, "segment length must be at least 16 tokens"),
+            (self.stride is None or 1 <= self.stride <= self.segment_length,
+             "stride must be between 1 and the segment length"),
+            (1 <= self.epochs <= 100, "epochs must be between 1 and 100"),
+            (0 < self.learning_rate < 1, "learning rate must be between 0 and 1"),
+            (0 <= self.warmup_ratio < 1, "warm-up ratio must be in [0, 1)"),
+            (self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}"),
+            (0 <= self.min_lr_ratio <= 1, "min_lr_ratio must be in [0, 1]"),
+            (1 <= self.lora_rank <= 1024, "LoRA rank must be between 1 and 1024"),
+            (self.lora_alpha > 0, "LoRA alpha must be positive"),
+            (0 <= self.lora_dropout < 1, "LoRA dropout must be in [0, 1)"),
+            (self.micro_batch_size >= 1, "micro-batch size must be at least 1"),
+            (self.grad_accum_steps >= 1, "gradient accumulation steps must be at least 1"),
+            (self.max_grad_norm > 0, "max_grad_norm must be positive"),
+            (self.checkpoint_every >= 1, "checkpoint interval must be at least 1 step"),
+            (self.aux_weight >= 0, "auxiliary weight must be non-negative"),
+            (self.up_to_page is None or self.up_to_page >= 1, "up_to_page must be a page number (1 or more)"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise BadInputError(message)
+
+    @property
+    def effective_stride(self) -> int:
+        return self.stride or default_stride(self.segment_length)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "MemorizeSettings":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def with_changes(self, **changes) -> "MemorizeSettings":
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def training_key(self) -> str:
+        """Identity of what is trained (not of how often we checkpoint)."""
+        data = self.as_dict()
+        data.pop("checkpoint_every")
+        data["stride"] = self.effective_stride
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+    @classmethod
+    def for_hardware(cls, device: str) -> "MemorizeSettings":
+        """Defaults for a device class: CPU (small segments) or CUDA (the authors' 2,048)."""
+        if device.startswith("cuda"):
+            return cls(segment_length=2048, micro_batch_size=1, checkpoint_every=25)
+        return cls()
+
+
+def job_key(book_hash: str, base_fingerprint: str, settings: MemorizeSettings) -> str:
+    """Names a memorize job: same book, base model and settings = same job (resumable)."""
+    raw = f"{book_hash}:{base_fingerprint}:{settings.training_key()}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:20]

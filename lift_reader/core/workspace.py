@@ -1,0 +1,321 @@
+"""The app's operations in one place, for the CLI and the GUI workers alike.
+
+A ``Workspace`` owns the library database and the one base model in memory,
+and does what a user asks: add a book, memorize it, ask about it, manage
+adapters.  It knows nothing of terminals or widgets; long operations are
+generators (memorize) or streams (ask) that the caller drives.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from lift_reader.core.answering import AnswerStream, AskSettings, prepare_answer
+from lift_reader.core.book import BookText, TocEntry
+from lift_reader.core.estimate import MemorizeEstimate, estimate_memorize, record_throughput
+from lift_reader.core.lora import save_adapter_weights
+from lift_reader.core.models import LoadedModel, load_model
+from lift_reader.core.prompts import Turn
+from lift_reader.core.segments import BookTokens, tokenize_book, tokenizer_fingerprint
+from lift_reader.core.settings import MemorizeSettings, job_key
+from lift_reader.core.training import CancelToken, MemorizeJob, TrainEvent
+from lift_reader.errors import BadInputError, NotFoundError
+from lift_reader.store import adapters as adapter_files
+from lift_reader.store.archive import export_adapter, import_adapter
+from lift_reader.store.atomic import atomic_write_json, staging_folder
+from lift_reader.store.library import Library
+from lift_reader.store.paths import checkpoints_dir, data_home
+from lift_reader.store.records import AdapterRecord, BookRecord, validate_adapter_name
+
+
+@dataclass
+class MemorizeOutcome:
+    """What a finished (or stopped) memorize run left behind."""
+
+    finished: bool
+    adapter: AdapterRecord | None
+    steps: int
+    total_steps: int
+    final_loss: float | None
+
+
+def _cache_dir(kind: str) -> Path:
+    path = data_home() / "cache" / kind
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class Workspace:
+    """Library + one loaded model: every user-level operation of LIFT Reader."""
+
+    last_outcome: MemorizeOutcome | None = None
+
+    def __init__(self, library: Library | None = None, *, model_ref: str | None = None,
+                 device: str = "auto", precision: str = "auto", progress: Callable[[str], None] = print):
+        self.library = library or Library()
+        self.model_ref = model_ref
+        self.device = device
+        self.precision = precision
+        self.progress = progress
+        self._lm: LoadedModel | None = None
+        self._books: dict[str, BookText] = {}
+        self._tokens: dict[str, BookTokens] = {}
+        # One lane for the accelerator: training and generation never overlap.
+        self.model_lock = threading.RLock()
+
+    # --- model -----------------------------------------------------------------
+
+    @property
+    def lm(self) -> LoadedModel:
+        if self._lm is None:
+            self._lm = load_model(self.model_ref, device=self.device, precision=self.precision,
+                                  progress=self.progress)
+        return self._lm
+
+    def use_model(self, lm: LoadedModel) -> None:
+        """Use an already loaded model (tests, benchmarks, a GUI that loaded one)."""
+        self._lm = lm
+        self._tokens.clear()
+
+    # --- books -----------------------------------------------------------------
+
+    def add_book(self, path: str | Path, password: str | None = None) -> BookRecord:
+        """Read a book file, cache its text, and put it in the library."""
+        from lift_reader.core.documents import open_book
+
+        book = open_book(Path(path), password=password)
+        self._save_text_cache(book)
+        self._books[book.content_hash] = book
+        record = BookRecord(
+            content_hash=book.content_hash,
+            path=str(Path(path).resolve()),
+            title=book.title,
+            author=book.author,
+            format=book.format,
+            pages=book.page_count,
+            chars=len(book.text),
+        )
+        return self.library.add_book(record)
+
+    def find_book(self, key: str | Path, password: str | None = None) -> BookRecord:
+        """A library book by hash prefix or path; a path not yet in the library is added."""
+        try:
+            return self.library.find_book(key)
+        except NotFoundError:
+            if Path(key).expanduser().is_file():
+                return self.add_book(Path(key).expanduser(), password=password)
+            raise
+
+    def book_text(self, record: BookRecord) -> BookText:
+        """The book's clean text, from memory, the text cache, or the file."""
+        book = self._books.get(record.content_hash)
+        if book is None:
+            book = self._load_text_cache(record.content_hash)
+        if book is None:
+            from lift_reader.core.documents import open_book
+
+            book = open_book(Path(record.path))
+            if book.content_hash != record.content_hash:
+                raise BadInputError(f"{record.path} has changed since it was added; add it again")
+            self._save_text_cache(book)
+        self._books[record.content_hash] = book
+        return book
+
+    def _save_text_cache(self, book: BookText) -> None:
+        atomic_write_json(_cache_dir("books") / f"{book.content_hash}.json", {
+            "text": book.text, "page_starts": book.page_starts, "title": book.title, "author": book.author,
+            "format": book.format, "source_path": str(book.source_path or ""),
+            "toc": [[e.title, e.level, e.offset, e.page] for e in book.toc],
+        })
+
+    def _load_text_cache(self, content_hash: str) -> BookText | None:
+        path = _cache_dir("books") / f"{content_hash}.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        book = BookText(text=data["text"], page_starts=data["page_starts"], title=data["title"],
+                        author=data["author"], format=data["format"],
+                        source_path=Path(data["source_path"]) if data["source_path"] else None,
+                        toc=[TocEntry(*e) for e in data["toc"]])
+        return book if book.content_hash == content_hash else None
+
+    def book_tokens(self, record: BookRecord) -> BookTokens:
+        """The book's tokens for the loaded model's tokenizer (cached on disk)."""
+        tok = self.lm.tokenizer
+        key = f"{record.content_hash}-{tokenizer_fingerprint(tok)}"
+        if key in self._tokens:
+            return self._tokens[key]
+        path = _cache_dir("tokens") / f"{key}.npz"
+        try:
+            tokens = BookTokens.load(path)
+        except (OSError, ValueError, KeyError):
+            tokens = tokenize_book(self.book_text(record).text, tok)
+            tokens.save(path)
+            self.library.set_tokens(record.content_hash, len(tokens))
+        self._tokens[key] = tokens
+        return tokens
+
+    def _tokens_for_settings(self, record: BookRecord, settings: MemorizeSettings) -> BookTokens:
+        tokens = self.book_tokens(record)
+        if settings.up_to_page is not None:
+            book = self.book_text(record)
+            return tokens.until_char(len(book.text_until_page(settings.up_to_page)))
+        return tokens
+
+    # --- memorize --------------------------------------------------------------
+
+    def estimate(self, record: BookRecord, settings: MemorizeSettings, *, probe: bool = True) -> MemorizeEstimate:
+        tokens = self._tokens_for_settings(record, settings)
+        with self.model_lock:
+            return estimate_memorize(self.lm, len(tokens), settings,
+                                     probe_ids=tokens.ids[: settings.segment_length] if probe else None)
+
+    def memorize_job(self, record: BookRecord, settings: MemorizeSettings) -> MemorizeJob:
+        tokens = self._tokens_for_settings(record, settings)
+        key = job_key(record.content_hash, self.lm.identity.fingerprint, settings)
+        aux = []
+        if settings.aux_tasks:
+            from lift_reader.core.auxiliary import build_aux_items
+
+            aux = build_aux_items(self.lm, self.book_text(record), tokens, settings)
+        return MemorizeJob(self.lm, tokens, settings, job_key=key, checkpoint_dir=checkpoints_dir() / key,
+                           aux_items=aux)
+
+    def memorize(self, record: BookRecord, settings: MemorizeSettings, *, resume: bool = False,
+                 cancel: CancelToken | None = None, adapter_name: str | None = None,
+                 on_saved: Callable[[MemorizeOutcome], None] | None = None) -> Iterator[TrainEvent]:
+        """Train, yielding progress; on completion save and register the adapter.
+
+        The outcome (adapter record, steps) is passed to ``on_saved`` and kept
+        in ``self.last_outcome``.
+        """
+        with self.model_lock:
+            job = self.memorize_job(record, settings)
+            started = time.perf_counter()
+            yield from job.run(resume=resume, cancel=cancel)
+            finished = job.state.finished
+            adapter = None
+            if finished:
+                speed = job.state.tokens_seen / max(job.state.elapsed_s, 1e-6)
+                record_throughput(self.lm, settings, speed)
+                adapter = self._save_adapter(record, job, adapter_name, time.perf_counter() - started)
+                _remove_tree(job.checkpoint_dir)
+            outcome = MemorizeOutcome(finished, adapter, job.state.step, job.total_steps, job.final_loss)
+            self.last_outcome = outcome
+            if on_saved is not None:
+                on_saved(outcome)
+
+    def _save_adapter(self, record: BookRecord, job: MemorizeJob, name: str | None, duration: float) -> AdapterRecord:
+        book = self.book_text(record)
+        existing = {a.name for a in self.library.list_adapters()}
+        name = validate_adapter_name(name) if name else _default_adapter_name(book.title, existing)
+        if name in existing:
+            raise BadInputError(f"an adapter named {name!r} already exists")
+        folder = adapter_files.adapter_folder_for(name)
+        meta = adapter_files.AdapterMeta(
+            name=name, base_model=self.lm.identity.as_dict(), book_hash=record.content_hash,
+            book_title=book.title, settings=job.settings.as_dict(), loss_curve=job.state.loss_curve,
+            steps=job.state.step, tokens_seen=job.state.tokens_seen, duration_s=round(duration, 2),
+        )
+        with staging_folder(folder) as staged:
+            save_adapter_weights(self.lm, job.adapter_name, staged)
+            adapter_files.write_meta(staged, meta)
+            if job.aux_items:
+                from lift_reader.core.auxiliary import write_aux_items
+
+                write_aux_items(staged / adapter_files.AUX_QA_FILE, job.aux_items)
+        # The trained weights are already on the model: register them under the new name.
+        self.lm.detach_adapter(job.adapter_name)
+        self.lm.attach_adapter(name, folder)
+        saved = self.library.record_adapter(
+            name, record.content_hash, self.lm.identity.label, folder, steps=job.state.step,
+            final_loss=job.final_loss, size_bytes=adapter_files.folder_size(folder), settings=job.settings.as_dict(),
+        )
+        self.library.set_active_adapter(record.content_hash, name)
+        return saved
+
+    def has_checkpoint(self, record: BookRecord, settings: MemorizeSettings) -> bool:
+        key = job_key(record.content_hash, self.lm.identity.fingerprint, settings)
+        from lift_reader.core.checkpoints import read_state
+
+        return read_state(checkpoints_dir() / key) is not None
+
+    # --- ask -------------------------------------------------------------------
+
+    def activate_adapter_for(self, record: BookRecord) -> str | None:
+        """Attach the book's active adapter to the model; its name, or None."""
+        adapter = self.library.active_adapter(record.content_hash)
+        if adapter is None:
+            return None
+        meta = adapter_files.read_meta(adapter.path)
+        self.lm.check_adapter_base(meta.base_model, adapter.name)
+        self.lm.attach_adapter(adapter.name, Path(adapter.path))
+        return adapter.name
+
+    def ask(self, record: BookRecord, question: str, settings: AskSettings = AskSettings(), *,
+            history: list[Turn] | None = None, cancel: CancelToken | None = None) -> AnswerStream:
+        """Prepare an answer stream (iterate it under ``model_lock`` to generate)."""
+        with self.model_lock:
+            adapter = self.activate_adapter_for(record) if settings.uses_adapter else None
+            book = self.book_text(record)
+            return prepare_answer(self.lm, book, self.book_tokens(record), question, adapter=adapter,
+                                  settings=settings, history=history, cancel=cancel)
+
+    # --- adapters --------------------------------------------------------------
+
+    def rename_adapter(self, old: str, new: str) -> AdapterRecord:
+        record = self.library.rename_adapter(old, new)
+        adapter_files.update_meta_name(record.path, record.name)
+        if self._lm is not None and old in self._lm.attached:
+            self._lm.detach_adapter(old)
+        return record
+
+    def remove_adapter(self, name: str) -> AdapterRecord:
+        record = self.library.remove_adapter(name)
+        if self._lm is not None:
+            self._lm.detach_adapter(name)
+        adapter_files.remove_adapter_folder(record.path)
+        return record
+
+    def export_adapter(self, name: str, zip_path: Path) -> Path:
+        record = self.library.get_adapter(name)
+        if record is None:
+            raise NotFoundError(f"no adapter named {name!r}")
+        return export_adapter(record.path, zip_path)
+
+    def import_adapter(self, zip_path: Path, *, check_base: bool = True) -> AdapterRecord:
+        expected = self.lm.identity.fingerprint if check_base else None
+        folder = import_adapter(zip_path, expected_base_fingerprint=expected,
+                                expected_base_model=self.lm.identity.label if check_base else None,
+                                existing_names=[a.name for a in self.library.list_adapters()])
+        meta = adapter_files.read_meta(folder)
+        record = self.library.record_adapter(
+            meta.name, meta.book_hash, meta.base_model_id, folder, steps=meta.steps,
+            final_loss=meta.final_loss, size_bytes=adapter_files.folder_size(folder), settings=meta.settings,
+        )
+        if self.library.get_book(meta.book_hash) is not None and self.library.active_adapter(meta.book_hash) is None:
+            self.library.set_active_adapter(meta.book_hash, meta.name)
+        return record
+
+
+def _default_adapter_name(title: str, existing: set[str]) -> str:
+    base = (title.strip() or "book")[:60]
+    name = base
+    n = 2
+    while name in existing:
+        name = f"{base} ({n})"
+        n += 1
+    return name
+
+
+def _remove_tree(folder: Path | None) -> None:
+    import shutil
+
+    if folder is not None and folder.exists():
+        shutil.rmtree(folder, ignore_errors=True)
