@@ -21,16 +21,20 @@ _ROMAN_SMALL = r"(?=[ivxlc])c?(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})"
 _ROMAN_CAPS = _ROMAN_SMALL.upper()
 _PAGE_NUMBER = re.compile(
     r"""^(?:
-        [-\u2013\u2014(\[]?\s*\d{1,4}\s*[-\u2013\u2014)\]]?      # 12, - 12 -, (12), [12]
+        [-\u2013\u2014(\[]?\s*\d{1,5}\s*[-\u2013\u2014)\]]?      # 12, - 12 -, (12), [12]
       | (?i:page|p\.|pg\.?|seite|p\u00e1gina)\s*\d{1,4}(?:\s*(?i:of|/)\s*\d{1,4})?  # Page 3 of 10
       | \d{1,4}\s*(?:/|(?i:of))\s*\d{1,4}                       # 3 of 10, 3/10
-      | [-\u2013\u2014]?\s*""" + _ROMAN_SMALL + r"""\s*[-\u2013\u2014]?   # front matter: xii
+      | [-\u2013\u2014]?\s*"""
+    + _ROMAN_SMALL
+    + r"""\s*[-\u2013\u2014]?   # front matter: xii
     )$""",
     re.VERBOSE,
 )
 _ROMAN_CAPS_NUMBER = re.compile(r"^" + _ROMAN_CAPS + r"$")
 _DIGITS = re.compile(r"\d+")
-_NOT_WORD = re.compile(r"[\W_]+")
+_NOT_WORD = re.compile(r"[^\w#]+|_")
+_PAGE_WORDS = re.compile(r" (?:page|p|pg) #(?: of #)? ")
+_EDGE_NUMBERS = re.compile(r"^(?:\s*#)+\s|\s(?:#\s*)+$")
 
 
 def is_page_number(line: str, *, allow_capital_roman: bool = False) -> bool:
@@ -48,9 +52,14 @@ def is_page_number(line: str, *, allow_capital_roman: bool = False) -> bool:
 
 
 def furniture_key(line: str) -> str:
-    """What two running heads have in common: case, digits and punctuation ignored."""
-    key = _DIGITS.sub("#", line.casefold())
-    return _NOT_WORD.sub(" ", key).strip()
+    """What two running heads have in common: case, digits, punctuation and page numbers ignored.
+
+    "12  THE LEDGER" and "THE LEDGER  13" share a key, and so do a first page's
+    "Journal 2014, 14:1" and the next pages' "Journal 2014, 14:1  Page 2 of 10".
+    """
+    key = _NOT_WORD.sub(" ", _DIGITS.sub("#", line.casefold())).strip()
+    key = _PAGE_WORDS.sub(" ", f" {key} ")
+    return _EDGE_NUMBERS.sub("", key).strip()
 
 
 def strip_page_furniture(pages: Sequence[str], *, edge_lines: int = EDGE_LINES) -> list[str]:

@@ -18,7 +18,9 @@ _START = re.compile(
     r"^[ \t]*\*{3}[ \t]*START OF (?:THE|THIS) PROJECT GUTENBERG|^[ \t]*\*{3}START\*{2}THE SMALL PRINT",
     re.IGNORECASE | re.MULTILINE,
 )
-_OLD_HEADER_END = re.compile(r"^[ \t]*\*END\*?[ \t]*THE SMALL PRINT!.{0,200}?\*END\*", re.IGNORECASE | re.MULTILINE | re.DOTALL)
+_OLD_HEADER_END = re.compile(
+    r"^[ \t]*\*END\*?[ \t]*THE SMALL PRINT!.{0,200}?\*END\*", re.IGNORECASE | re.MULTILINE | re.DOTALL
+)
 _END = re.compile(
     r"^[ \t]*\*{3}[ \t]*END OF (?:THE|THIS) PROJECT GUTENBERG"
     r"|^[ \t]*End of (?:the |this )?Project Gutenberg",
@@ -31,6 +33,7 @@ _CREDITS = re.compile(
     re.IGNORECASE,
 )
 _LEADING_BLANKS = re.compile(r"\s*")
+_RUNS_ON = re.compile(r"(?:,|&|\band)\s*$")
 _PARAGRAPH_END = re.compile(r"\n[ \t]*\n")
 
 
@@ -80,12 +83,19 @@ def _line_end(text: str, pos: int) -> int:
 
 
 def _skip_credits(text: str, pos: int) -> int:
-    for _ in range(2):  # "Produced by ..." and sometimes "HTML version by ..."
-        first = _LEADING_BLANKS.match(text, pos).end()
-        if not _CREDITS.match(text, first):
-            break
+    first = _LEADING_BLANKS.match(text, pos).end()
+    if not _CREDITS.match(text, first):
+        return pos
+    # A credit may run over several paragraphs when a layout split it after a
+    # comma ("Produced by A, B,\n\nC and the Online ... Team").
+    for _ in range(4):
         paragraph_end = _PARAGRAPH_END.search(text, first)
-        pos = paragraph_end.end() if paragraph_end else len(text)
+        if paragraph_end is None:
+            return len(text)
+        pos = paragraph_end.end()
+        if not _RUNS_ON.search(text, first, paragraph_end.start()):
+            break
+        first = _LEADING_BLANKS.match(text, pos).end()
     return pos
 
 

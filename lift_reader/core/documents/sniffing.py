@@ -45,8 +45,8 @@ def _looks_binary(head: bytes) -> bool:
     """NUL bytes or many control bytes; UTF-16 without a BOM is caught by the text decoder."""
     if not head:
         return False
-    if b"\x00" in head and not _utf16_shaped(head):
-        return True
+    if b"\x00" in head:
+        return not _utf16_shaped(head)
     controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13, 27))
     return controls / len(head) > 0.05
 

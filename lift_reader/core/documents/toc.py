@@ -70,7 +70,9 @@ _NUMBER = (
 )
 _PART = re.compile(rf"^(?:BOOK|PART|VOLUME|ACT)\s+{_NUMBER}\b", re.IGNORECASE)
 _CHAPTER = re.compile(rf"^(?:CHAPTER|ADVENTURE|LETTER|STAVE|CANTO|SCENE)\s+{_NUMBER}\b", re.IGNORECASE)
-_NAMED = re.compile(r"^(?:PROLOGUE|EPILOGUE|PREFACE|INTRODUCTION|FOREWORD|AFTERWORD|APPENDIX|CONCLUSION)\.?$", re.IGNORECASE)
+_NAMED = re.compile(
+    r"^(?:PROLOGUE|EPILOGUE|PREFACE|INTRODUCTION|FOREWORD|AFTERWORD|APPENDIX|CONCLUSION)\.?$", re.IGNORECASE
+)
 _ROMAN_TITLE = re.compile(r"^[IVXLC]{1,7}\.\s+(?P<title>[A-Z].{0,90})$")
 _BARE_NUMBER = re.compile(r"^(?P<num>[IVXLC]{1,7}|\d{1,3})\.?$")
 _MARKDOWN = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<title>.+?)\s*#*$")
@@ -116,7 +118,7 @@ def find_headings(text: str, *, markdown: bool = False) -> list[tuple[str, int, 
     has_parts = any(kind == "part" for kind, *_ in candidates)
     has_chapters = any(kind == "chapter" for kind, *_ in candidates)
     chapter_level = 2 if has_parts else 1
-    levels = {"part": 1, "chapter": chapter_level, "bare": chapter_level + int(has_chapters)}
+    levels = {"part": 1, "chapter": chapter_level, "named": chapter_level, "bare": chapter_level + int(has_chapters)}
     return [
         (short_title(title), md_level or levels[kind], position)
         for kind, title, md_level, position in candidates
@@ -138,8 +140,10 @@ def _classify(paragraph: str, markdown: bool) -> tuple[str, str, int] | None:
     one_line = " ".join(paragraph.split())
     if _PART.match(one_line):
         return "part", one_line, 0
-    if _CHAPTER.match(one_line) or _NAMED.match(one_line):
+    if _CHAPTER.match(one_line):
         return "chapter", one_line, 0
+    if _NAMED.match(one_line):
+        return "named", one_line, 0  # "EPILOGUE": chapter level, but does not nest numbered sections
     roman_title = _ROMAN_TITLE.match(one_line)
     if roman_title and _looks_like_title(roman_title["title"]):
         return "chapter", one_line, 0
@@ -150,13 +154,14 @@ def _classify(paragraph: str, markdown: bool) -> tuple[str, str, int] | None:
 
 
 def _drop_contents_lists(candidates: list[tuple[str, str, int, int]]) -> list[tuple[str, str, int, int]]:
+    """Blank out runs of 3+ back-to-back headings but their last one (which has text after it)."""
     out = list(candidates)
     run_start = 0
     for i in range(len(candidates) + 1):
         if i < len(candidates) and candidates[i][0] and candidates[i][0] != "md":
             continue
         if i - run_start >= 3:
-            for j in range(run_start, i):
+            for j in range(run_start, i - 1):
                 out[j] = ("", "", 0, candidates[j][3])
         run_start = i + 1
     return out

@@ -1,0 +1,90 @@
+"""The benchmark scripts run end to end on the tiny model and report the rows they promise.
+
+Numbers are not checked (the tiny model says nothing about speed); the
+shapes of the tables and the files under --out-dir are.  One torch thread
+keeps these quick on a busy machine.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "bench"))
+STORY = REPO / "resources" / "samples" / "the-lighthouse-keepers-ledger.txt"
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    import torch
+
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def _table(payload: dict, title_start: str) -> dict:
+    (table,) = [t for t in payload["tables"] if t["title"].startswith(title_start)]
+    return table
+
+
+def _check_files(out_dir: Path, name: str) -> None:
+    assert (out_dir / f"{name}-latest.md").is_file()
+    saved = json.loads((out_dir / f"{name}-latest.json").read_text(encoding="utf-8"))
+    assert saved["benchmark"] == name and saved["tables"]
+
+
+def test_train_throughput(tmp_path):
+    import train_throughput as tt
+
+    payload = tt.main(["--tiny", "--steps", "3", "--quick", "--precision", "both", "--threads", "1",
+                       "--matmul-seconds", "0.05", "--book", str(STORY), "--out-dir", str(tmp_path)])
+    ceiling = _table(payload, "Matmul ceiling")
+    assert [r[0] for r in ceiling["rows"]] == ["fp32", "bf16"] and all(r[2] > 0 for r in ceiling["rows"])
+    table = _table(payload, "Training throughput")
+    assert {(r[0], r[1]) for r in table["rows"]} == {(loop, p) for loop in (tt.OURS, tt.NAIVE) for p in ("fp32", "bf16")}
+    for row in table["rows"]:
+        loop, _, tokens_per_s, s_per_step, ratio, bf16_pct, own_pct = row
+        assert tokens_per_s > 0 and s_per_step > 0 and bf16_pct > 0 and own_pct > 0
+        assert (ratio is not None) == (loop == tt.OURS)
+    assert payload["facts"]["torch"] and payload["facts"]["CPU capability"]
+    _check_files(tmp_path, tt.NAME)
+
+
+def test_memory_by_book_length(tmp_path):
+    import memory_by_book_length as mem
+
+    story = STORY.read_text(encoding="utf-8")
+    long_book = tmp_path / "story-x4.txt"
+    long_book.write_text("\n\n".join([story] * 4), encoding="utf-8")
+    payload = mem.main(["--tiny", "--steps", "3", "--quick", "--precision", "fp32", "--threads", "1",
+                        "--parallel", "--short", str(STORY), "--long", str(long_book), "--out-dir", str(tmp_path / "out")])
+    table = _table(payload, "Peak memory")
+    assert [r[0] for r in table["rows"]] == [STORY.name, long_book.name, mem.RATIO]
+    short, long, ratio = table["rows"]
+    assert 0 < short[2] < long[2] and 3 < ratio[2] < 5  # tokens: about four times as many
+    assert all(v > 0 for v in short[4:8] + long[4:8])  # RSS columns in MiB
+    (run,) = payload["runs"]
+    assert run["short"]["steps_done"] == run["long"]["steps_done"] == 3
+    assert run["short"]["last_event"] == "cancelled"
+    _check_files(tmp_path / "out", mem.NAME)
+
+
+def test_answer_speed(tmp_path):
+    import answer_speed as ans
+
+    payload = ans.main(["--tiny", "--steps", "2", "--quick", "--precision", "fp32", "--threads", "1",
+                        "--switches", "6", "--book", str(STORY), "--out-dir", str(tmp_path)])
+    gen = _table(payload, "Greedy generation")
+    assert [r[0] for r in gen["rows"]] == [ans.BASE, ans.ADAPTER, ans.DISABLED]
+    assert all(r[2] > 0 and r[4] > 0 for r in gen["rows"])  # TTFT ms, decode tokens/s
+    pre = _table(payload, "Prompt prefill")
+    assert [r[0] for r in pre["rows"]] == [ans.PREFILL_ALL, ans.PREFILL_LAST]
+    switch = _table(payload, "Adapter switching")
+    assert [r[0] for r in switch["rows"]] == [ans.SWITCH, ans.FIRST_ATTACH]
+    assert switch["rows"][0][5] == 6 and switch["rows"][1][5] == 2
+    _check_files(tmp_path, ans.NAME)
