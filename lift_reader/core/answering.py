@@ -66,7 +66,7 @@ class AnswerStream:
     def __iter__(self) -> Iterator[str]:
         stops = stop_strings_for(self.lm.tokenizer)
         if self.adapter is not None:
-            self.lm.model.set_adapter(self.adapter)
+            self.lm.select_adapter(self.adapter)
             pieces = stream_tokens(self.lm.model, self.lm.tokenizer, self.prompt_ids, self.settings.sampling,
                                    stop_strings=stops, cancel=self.cancel)
             yield from self._collect(pieces)
@@ -84,6 +84,22 @@ class AnswerStream:
                     continue
             self.text += piece
             yield piece
+
+    def answer_logprob(self, answer: str) -> tuple[float, int]:
+        """(sum of log-probabilities, token count) of ``answer`` as the reply to this prompt.
+
+        The evaluation's likelihood measure: a memorizing recipe that makes
+        the right answer less likely is hurting, even when greedy text looks fine.
+        """
+        from lift_reader.core.generation import sequence_logprob
+
+        text = answer.strip() if self.lm.is_chat_model else " " + answer.strip()
+        answer_ids = self.lm.tokenizer(text, add_special_tokens=False)["input_ids"]
+        if self.adapter is not None:
+            self.lm.select_adapter(self.adapter)
+            return sequence_logprob(self.lm.model, self.prompt_ids, answer_ids), len(answer_ids)
+        with self.lm.adapter_disabled():
+            return sequence_logprob(self.lm.model, self.prompt_ids, answer_ids), len(answer_ids)
 
     def full_text(self) -> str:
         for _ in self:

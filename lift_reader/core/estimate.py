@@ -83,7 +83,7 @@ def known_throughput(lm: LoadedModel, settings: MemorizeSettings) -> float | Non
 
 def probe_throughput(lm: LoadedModel, settings: MemorizeSettings, vocab_ids: np.ndarray) -> float:
     """Time forward+backward of two micro-batches on a throwaway adapter (tokens/s)."""
-    from lift_reader.core.lora import add_training_adapter
+    from lift_reader.core.lora import add_training_adapter, drop_training_adapter
 
     name = "lift-probe"
     model = add_training_adapter(lm, name, settings)
@@ -91,16 +91,15 @@ def probe_throughput(lm: LoadedModel, settings: MemorizeSettings, vocab_ids: np.
     n = settings.segment_length
     ids = torch.from_numpy(np.resize(vocab_ids, (settings.micro_batch_size, n)).astype(np.int64)).to(lm.device)
     try:
-        model(input_ids=ids, labels=ids).loss.backward()  # warm-up (allocations, kernels)
+        model(input_ids=ids, labels=ids, use_cache=False).loss.backward()  # warm-up (allocations, kernels)
         model.zero_grad(set_to_none=True)
         t0 = time.perf_counter()
-        model(input_ids=ids, labels=ids).loss.backward()
+        model(input_ids=ids, labels=ids, use_cache=False).loss.backward()
         took = time.perf_counter() - t0
     finally:
         model.zero_grad(set_to_none=True)
         model.eval()
-        lm.model.delete_adapter(name)
-        lm.active_adapter = None
+        drop_training_adapter(lm, name)
     return ids.numel() / max(took, 1e-6)
 
 

@@ -57,6 +57,19 @@ def _safe_prefix(text: str, stops: tuple[str, ...]) -> str:
     return text
 
 
+def _cache_argument(model) -> str:
+    """transformers 5.x calls the KV cache argument ``cache``; 4.x ``past_key_values``."""
+    import inspect
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
+
+
+def _returned_cache(out):
+    cache = getattr(out, "cache", None)
+    return cache if cache is not None else getattr(out, "past_key_values", None)
+
+
 @torch.inference_mode()
 def stream_tokens(
     model,
@@ -74,14 +87,17 @@ def stream_tokens(
     if not sampling.greedy and sampling.seed is not None:
         generator = torch.Generator(device="cpu").manual_seed(sampling.seed)
     ids = torch.tensor([prompt_ids], dtype=torch.long, device=device)
+    cache_arg = _cache_argument(model)
     past = None
     generated: list[int] = []
     emitted = ""
     for _ in range(sampling.max_new_tokens):
         if cancel is not None and cancel.cancelled:
             return
-        out = model(input_ids=ids, past_key_values=past, use_cache=True)
-        past = out.past_key_values
+        # logits_to_keep=1: only the last position's logits are needed; on the
+        # prompt pass this skips a (prompt x vocabulary) matrix (512 x 262K for Gemma).
+        out = model(input_ids=ids, use_cache=True, logits_to_keep=1, **{cache_arg: past})
+        past = _returned_cache(out)
         token = _pick(out.logits[0, -1].float().cpu(), sampling, generator)
         if token in eos:
             break

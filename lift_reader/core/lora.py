@@ -72,6 +72,14 @@ def finish_training_adapter(lm: LoadedModel, name: str) -> None:
     lm.active_adapter = name
 
 
+def drop_training_adapter(lm: LoadedModel, name: str) -> None:
+    """Remove a training adapter from the model (after it was saved, or on a probe)."""
+    if lm.is_peft and name in lm.model.peft_config:
+        lm.model.delete_adapter(name)
+    if lm.active_adapter == name:
+        lm.active_adapter = None
+
+
 def save_adapter_weights(lm: LoadedModel, name: str, folder: Path) -> None:
     """Write adapter ``name`` as a standard peft folder (safetensors only)."""
     from peft import get_peft_model_state_dict

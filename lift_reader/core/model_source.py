@@ -138,6 +138,8 @@ def resolve_to_folder(source: ModelSource, progress=print) -> str:
                 convert_gguf_to_folder(Path(source.ref), staged)
                 replace_folder(staged, folder)
         return str(folder)
+    if source.kind == "folder":
+        return source.ref
     return download_from_hub(source.ref)
 
 

@@ -76,30 +76,38 @@ class LoadedModel:
         return hasattr(self.model, "peft_config")
 
     # --- adapters ------------------------------------------------------------
+    # Users name adapters freely ("Moby Dick (2)"); peft keeps adapters in
+    # ModuleDicts whose keys may not contain dots and should not clash with
+    # its "lora_" prefixes, so each user name maps to a safe internal key.
 
     def attach_adapter(self, name: str, folder: Path) -> None:
         """Load an adapter folder onto the base (once) and make it active."""
         from peft import PeftModel
 
+        key = peft_key(name)
         if name not in self.attached:
             try:
                 if self.is_peft:
-                    self.model.load_adapter(str(folder), adapter_name=name, is_trainable=False)
+                    self.model.load_adapter(str(folder), adapter_name=key, is_trainable=False)
                 else:
                     self.model = PeftModel.from_pretrained(
-                        self.model, str(folder), adapter_name=name, is_trainable=False
+                        self.model, str(folder), adapter_name=key, is_trainable=False
                     )
             except Exception as err:
                 raise ModelError(f"could not load adapter {name!r}: {err}") from err
             self.attached[name] = Path(folder)
-        self.model.set_adapter(name)
+        self.select_adapter(name)
+
+    def select_adapter(self, name: str) -> None:
+        """Make an attached adapter the one that answers."""
+        self.model.set_adapter(peft_key(name))
         self.active_adapter = name
 
     def detach_adapter(self, name: str) -> None:
         if name in self.attached and self.is_peft:
             if self.active_adapter == name:
                 self.active_adapter = None
-            self.model.delete_adapter(name)
+            self.model.delete_adapter(peft_key(name))
             del self.attached[name]
 
     @contextlib.contextmanager
@@ -119,6 +127,13 @@ class LoadedModel:
                 f"({recorded.get('fingerprint')}), but the loaded model is {self.identity.label} "
                 f"({self.identity.fingerprint})"
             )
+
+
+def peft_key(name: str) -> str:
+    """A peft-safe adapter key for a user-visible adapter name."""
+    import hashlib
+
+    return "adapter_" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:12]
 
 
 def load_model(

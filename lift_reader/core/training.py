@@ -160,9 +160,11 @@ class MemorizeJob:
         yield self._event("start", None, 0.0)
         window: list[tuple[float, int]] = []  # (seconds, tokens) of recent steps, for speed and ETA
         run_started = time.perf_counter() - self.state.elapsed_s
+        order, order_epoch = [], -1
         for step in range(first_step, self.total_steps):
             epoch, index_in_epoch = divmod(step, self.steps_per_epoch)
-            order = self.epoch_order(epoch)
+            if order_epoch != epoch:  # the permutation costs O(segments): once per epoch
+                order, order_epoch = self.epoch_order(epoch), epoch
             units = order[index_in_epoch * s.grad_accum_steps:(index_in_epoch + 1) * s.grad_accum_steps]
             lr = self.learning_rate_at(step)
             for group in optimizer.param_groups:
@@ -176,7 +178,8 @@ class MemorizeJob:
                     yield from self._stop_cancelled(model, optimizer, run_started)
                     return
                 input_ids, labels, weight = self._batch(unit, device)
-                loss = model(input_ids=input_ids, labels=labels).loss
+                # use_cache=False: training needs no KV cache (it would cost memory and time).
+                loss = model(input_ids=input_ids, labels=labels, use_cache=False).loss
                 (loss * weight / len(units)).backward()
                 step_loss += loss.item() / len(units)
                 step_tokens += int((labels != -100).sum())

@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 from lift_reader.core.answering import AnswerStream, AskSettings, prepare_answer
 from lift_reader.core.book import BookText, TocEntry
 from lift_reader.core.estimate import MemorizeEstimate, estimate_memorize, record_throughput
-from lift_reader.core.lora import save_adapter_weights
+from lift_reader.core.lora import drop_training_adapter, save_adapter_weights
 from lift_reader.core.models import LoadedModel, load_model
 from lift_reader.core.prompts import Turn
 from lift_reader.core.segments import BookTokens, tokenize_book, tokenizer_fingerprint
@@ -231,7 +231,7 @@ class Workspace:
 
                 write_aux_items(staged / adapter_files.AUX_QA_FILE, job.aux_items)
         # The trained weights are already on the model: register them under the new name.
-        self.lm.detach_adapter(job.adapter_name)
+        drop_training_adapter(self.lm, job.adapter_name)
         self.lm.attach_adapter(name, folder)
         saved = self.library.record_adapter(
             name, record.content_hash, self.lm.identity.label, folder, steps=job.state.step,

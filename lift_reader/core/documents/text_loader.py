@@ -16,7 +16,13 @@ from lift_reader.core.documents.gutenberg import gutenberg_metadata
 from lift_reader.core.documents.pagination import paginate
 from lift_reader.core.documents.sniffing import describe, sniff
 from lift_reader.core.documents.text_decoding import NotTextError, decode_text
-from lift_reader.core.documents.titles import clean_author, clean_title, first_markdown_heading, title_from_path
+from lift_reader.core.documents.titles import (
+    clean_author,
+    clean_title,
+    first_markdown_heading,
+    opening_title_block,
+    title_from_path,
+)
 from lift_reader.core.documents.toc import find_headings, toc_from_headings
 from lift_reader.errors import BookTooLargeError, CorruptBookError, EmptyBookError
 
@@ -44,14 +50,18 @@ def load_text_book(path: Path, data: bytes, *, max_chars: int) -> BookText:
         raise EmptyBookError(f"{path.name} contains no text.")
     headings = find_headings(text, markdown=markdown)
     page_starts = paginate(text, heading_offsets=[offset for _, _, offset in headings])
+    block_title, block_author = opening_title_block(text)
     title = (
-        clean_title(header.title) or (first_markdown_heading(normalized) if markdown else "") or title_from_path(path)
+        clean_title(header.title)
+        or (first_markdown_heading(normalized) if markdown else "")
+        or block_title
+        or title_from_path(path)
     )
     return BookText(
         text=text,
         page_starts=page_starts,
         title=title,
-        author=clean_author(header.author),
+        author=clean_author(header.author) or block_author,
         toc=toc_from_headings(headings, page_starts),
         source_path=path,
         format="md" if markdown else "txt",

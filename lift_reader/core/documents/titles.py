@@ -76,3 +76,24 @@ def first_markdown_heading(text: str) -> str:
     """The first ``# Title`` line of a Markdown document."""
     match = re.search(r"^#\s+(.+?)\s*#*\s*$", text[:20000], re.MULTILINE)
     return clean_title(match.group(1)) if match else ""
+
+
+def opening_title_block(text: str) -> tuple[str, str]:
+    """(title, author) from a plain text that opens with a title line and "by Someone".
+
+    Only this common shape counts: a short first line that is not a sentence,
+    followed within two lines by "by ...".  Anything else returns ("", "") and
+    the caller falls back to the file name.
+    """
+    lines = [line.strip() for line in text[:2000].splitlines()]
+    lines = [line for line in lines if line]
+    if len(lines) < 2:
+        return "", ""
+    first = lines[0]
+    if len(first) > 100 or first.endswith((".", ",", ";")):
+        return "", ""
+    for line in lines[1:3]:
+        match = re.match(r"^by\s+(.{2,100})$", line, re.IGNORECASE)
+        if match:
+            return clean_title(first), clean_author(match.group(1))
+    return "", ""

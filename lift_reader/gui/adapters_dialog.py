@@ -1,0 +1,194 @@
+"""Tools > Adapters: every trained adapter, and what can be done with one.
+
+Renames and deletions go through the model lane, because the model may hold
+the adapter; exports only copy files; an import needs the model, to check the
+adapter was trained on the same base.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QHeaderView, QInputDialog,
+    QLabel, QMessageBox, QPlainTextEdit, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from lift_reader.gui.errors import show_error
+from lift_reader.gui.loss_plot import LossPlot
+from lift_reader.store.adapters import read_meta
+from lift_reader.store.records import AdapterRecord
+from lift_reader.workers import jobs
+from lift_reader.workers.session import Session
+
+COLUMNS = ("Name", "Book", "Base model", "Created", "Steps", "Final loss", "Size", "Active")
+_ZIP_FILTER = "Adapter archives (*.zip)"
+
+
+class AdapterDetailsDialog(QDialog):
+    """An adapter's training settings and loss curve."""
+
+    def __init__(self, adapter: AdapterRecord, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle(f"Adapter “{adapter.name}”")
+        self.resize(560, 520)
+        self.plot = LossPlot()
+        text = QPlainTextEdit(readOnly=True)
+        lines = [f"folder: {adapter.path}", f"book hash: {adapter.book_hash}", f"base model: {adapter.base_model}"]
+        try:
+            meta = read_meta(adapter.path)
+            self.plot.set_curve(meta.loss_curve)
+            lines += [f"trained {meta.steps:,} steps on {meta.tokens_seen:,} tokens in {meta.duration_s:,.0f} s",
+                      f"app version: {meta.app_version}"]
+        except Exception as err:  # a damaged folder still gets its row's facts shown
+            lines.append(f"metadata unreadable: {err}")
+        lines += ["", "settings:"] + [f"  {k}: {v}" for k, v in sorted(adapter.settings.items())]
+        text.setPlainText("\n".join(lines))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, rejected=self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(text, 1)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(buttons)
+
+
+class AdaptersDialog(QDialog):
+    adapters_changed = Signal()
+
+    def __init__(self, session: Session, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.adapters: list[AdapterRecord] = []
+        self.setWindowTitle("Adapters")
+        self.resize(900, 420)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.table.doubleClicked.connect(self.show_details)
+        self.status = QLabel()
+        self.buttons: dict[str, QPushButton] = {}
+        row = QHBoxLayout()
+        for name, slot in (("Activate", self.activate), ("Rename…", self.rename), ("Delete…", self.delete),
+                           ("Export…", self.export), ("Import…", self.import_archive), ("Details…", self.show_details)):
+            self.buttons[name] = QPushButton(name, clicked=slot)
+            row.addWidget(self.buttons[name])
+        row.addStretch(1)
+        close = QPushButton("Close", clicked=self.accept)
+        row.addWidget(close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.status)
+        layout.addLayout(row)
+        self._busy = False
+        self.reload()
+
+    # --- the table ---------------------------------------------------------------------
+
+    def reload(self) -> None:
+        library = self.session.library
+        self.adapters = library.list_adapters()
+        books = {b.content_hash: b for b in library.list_books()}
+        self.table.setRowCount(len(self.adapters))
+        for row, adapter in enumerate(self.adapters):
+            book = books.get(adapter.book_hash)
+            active = book is not None and book.active_adapter == adapter.name
+            loss = f"{adapter.final_loss:.3f}" if adapter.final_loss is not None else "–"
+            cells = (adapter.name, book.title if book else f"(not in library: {adapter.book_hash[:12]})",
+                     adapter.base_model, adapter.created_at[:16].replace("T", " "), f"{adapter.steps:,}", loss,
+                     f"{adapter.size_bytes / 2**20:.1f} MB", "yes" if active else "")
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if column in (4, 5, 6):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(row, column, item)
+        self.status.setText("" if self.adapters else "No adapters yet: memorize a book, or import an adapter.")
+        self._update_buttons()
+
+    def selected(self) -> AdapterRecord | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.adapters[rows[0].row()] if rows else None
+
+    def select_name(self, name: str) -> None:
+        for row, adapter in enumerate(self.adapters):
+            if adapter.name == name:
+                self.table.selectRow(row)
+
+    def _update_buttons(self) -> None:
+        chosen = self.selected() is not None and not self._busy
+        for name, button in self.buttons.items():
+            button.setEnabled(not self._busy if name == "Import…" else chosen)
+
+    def _run(self, fn, *args, action: str, model: bool = False, book_files_only: bool = False) -> None:
+        """Run an adapter job off the GUI thread; reload when it ends."""
+        self._busy = True
+        self._update_buttons()
+        self.status.setText(f"{action}…")
+        callbacks = dict(label=action, owner=self, on_error=lambda err: show_error(self, err, action),
+                         on_done=self._on_job_done, on_finished=self._on_job_finished)
+        if book_files_only:
+            self.session.book_job(fn, *args, **callbacks)
+        else:
+            self.session.model_job(fn, *args, load_model=model, **callbacks)
+
+    def _on_job_done(self, _result) -> None:
+        self.adapters_changed.emit()
+
+    def _on_job_finished(self) -> None:
+        self._busy = False
+        self.reload()
+
+    # --- actions -------------------------------------------------------------------------
+
+    def activate(self) -> None:
+        adapter = self.selected()
+        if adapter is None:
+            return
+        if self.session.library.get_book(adapter.book_hash) is None:
+            QMessageBox.information(self, "Adapters", "The book this adapter was trained on is not in the library: "
+                                                      "add the book first.")
+            return
+        self.session.library.set_active_adapter(adapter.book_hash, adapter.name)
+        self.adapters_changed.emit()
+        self.reload()
+        self.select_name(adapter.name)
+
+    def rename(self) -> None:
+        adapter = self.selected()
+        if adapter is None:
+            return
+        new, ok = QInputDialog.getText(self, "Rename adapter", "New name:", text=adapter.name)
+        if ok and new.strip() and new.strip() != adapter.name:
+            self._run(jobs.rename_adapter, adapter.name, new.strip(), action="Renaming")
+
+    def delete(self) -> None:
+        adapter = self.selected()
+        if adapter is None:
+            return
+        answer = QMessageBox.question(self, "Delete adapter", f"Delete the adapter “{adapter.name}”?\n\n"
+                                      "Its trained weights are removed from disk; this cannot be undone.")
+        if answer == QMessageBox.StandardButton.Yes:
+            self._run(jobs.remove_adapter, adapter.name, action="Deleting")
+
+    def export(self) -> None:
+        adapter = self.selected()
+        if adapter is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export adapter", f"{adapter.name}.zip", _ZIP_FILTER)
+        if path:
+            self._run(jobs.export_adapter, adapter.name, Path(path), action="Exporting", book_files_only=True)
+
+    def import_archive(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import adapter", "", _ZIP_FILTER)
+        if path:
+            self._run(jobs.import_adapter, Path(path), action="Importing (checking the base model)", model=True)
+
+    def show_details(self) -> None:
+        adapter = self.selected()
+        if adapter is not None:
+            AdapterDetailsDialog(adapter, self).exec()

@@ -1,0 +1,233 @@
+"""The Chat tab: ask about the open book; answers stream in and name their pages.
+
+One answer is generated at a time, in the model lane (so a question asked
+while a book is being memorized waits for the model).  The worker saves the
+exchange in the library as it streams; this panel only shows it, and shows
+the book's saved history again when the book is reopened.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QGuiApplication, QKeyEvent, QPalette
+from PySide6.QtWidgets import (
+    QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QTextBrowser, QVBoxLayout, QWidget,
+)
+
+from lift_reader.gui.chat_transcript import MODE_LABELS, ChatEntry, Transcript
+from lift_reader.gui.errors import show_error, user_message
+from lift_reader.gui.preferences import Preferences
+from lift_reader.store.records import BookRecord
+from lift_reader.workers import jobs
+from lift_reader.workers.background import Worker
+from lift_reader.workers.session import Session
+
+_RENDER_MS = 60  # redraw a streaming answer at most this often
+
+
+class ChatPanel(QWidget):
+    page_requested = Signal(int)
+    answer_finished = Signal()  # an answer completed, stopped or failed
+
+    def __init__(self, session: Session, prefs: Preferences, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session, self.prefs = session, prefs
+        self.record: BookRecord | None = None
+        self.transcript = Transcript()
+        self._worker: Worker | None = None
+        self._streaming: ChatEntry | None = None
+        self._streaming_hash: str | None = None
+        self._answer_failed = False
+        self._render_timer = QTimer(self, singleShot=True, interval=_RENDER_MS, timeout=self._render)
+
+        self.mode_combo = QComboBox(toolTip="LIFT + ICL: the memorized adapter plus the book's opening and "
+                                            "ending. ICL: the book's opening and ending only. LIFT: the adapter only.")
+        for mode, label in MODE_LABELS.items():
+            self.mode_combo.addItem(label, mode)
+        self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findData(prefs.chat_mode())))
+        self.mode_combo.currentIndexChanged.connect(self._on_mode_changed)
+        self.notice = QLabel(wordWrap=True)
+        self.view = QTextBrowser(openLinks=False)
+        self.view.anchorClicked.connect(self._on_anchor_clicked)
+        self.input = QPlainTextEdit(placeholderText="Ask about this book (Enter to send, Shift+Enter for a new line)")
+        self.input.setMaximumHeight(80)
+        self.input.installEventFilter(self)
+        self.ask_button = QPushButton("Ask", clicked=self.ask)
+        self.stop_button = QPushButton("Stop", clicked=self.stop)
+        self.regenerate_button = QPushButton("Regenerate", clicked=self.regenerate)
+        self.copy_button = QPushButton("Copy", clicked=self.copy_last_answer, toolTip="Copy the last answer")
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Mode"))
+        top.addWidget(self.mode_combo, 1)
+        buttons = QHBoxLayout()
+        for button in (self.ask_button, self.stop_button, self.regenerate_button, self.copy_button):
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.notice)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.input)
+        layout.addLayout(buttons)
+        self.show_book(None)
+
+    @property
+    def mode(self) -> str:
+        return self.mode_combo.currentData()
+
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None
+
+    # --- the book ------------------------------------------------------------------
+
+    def show_book(self, record: BookRecord | None) -> None:
+        """Show ``record``'s saved conversation (an answer streaming for it stays live)."""
+        self.record = record
+        if record is None:
+            self.transcript = Transcript()
+        else:
+            self.transcript = Transcript([ChatEntry.from_message(m)
+                                          for m in self.session.library.list_messages(record.content_hash)])
+            if self._streaming is not None and self._streaming_hash == record.content_hash:
+                self._adopt_streaming_entry()
+        self._update_notice()
+        self._update_buttons()
+        self._render()
+
+    def _adopt_streaming_entry(self) -> None:
+        """The library already holds the streaming answer's row: show the live entry in its place."""
+        live = self._streaming
+        rows = [i for i, e in enumerate(self.transcript.entries) if e.message_id == live.message_id]
+        if rows:
+            self.transcript.entries[rows[0]] = live
+        else:  # not saved yet (still waiting for the model)
+            self.transcript.entries.append(live)
+
+    def _update_notice(self) -> None:
+        if self.record is None:
+            self.notice.setText("Open a book to chat about it.")
+        elif not self.record.active_adapter and self.mode != "icl":
+            self.notice.setText("This book is not memorized yet: answers use its opening and ending only (ICL). "
+                                "Memorize it for answers about the whole book.")
+        else:
+            self.notice.setText("")
+        self.notice.setVisible(bool(self.notice.text()))
+
+    def _update_buttons(self) -> None:
+        has_book = self.record is not None
+        last = self.transcript.last_answer()
+        self.ask_button.setEnabled(has_book and not self.busy)
+        self.input.setEnabled(has_book)
+        self.stop_button.setEnabled(self.busy)
+        self.regenerate_button.setEnabled(has_book and not self.busy and last is not None
+                                          and last.message_id is not None)
+        self.copy_button.setEnabled(last is not None and bool(last.text))
+
+    def _render(self) -> None:
+        palette = self.palette()
+        muted = palette.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text).name()
+        accent = palette.color(QPalette.ColorRole.Link).name()
+        bar = self.view.verticalScrollBar()
+        at_bottom = bar.value() >= bar.maximum() - 4
+        self.view.setHtml(self.transcript.to_html(muted, accent))
+        if at_bottom or self._streaming is not None:
+            bar.setValue(bar.maximum())
+
+    # --- asking ----------------------------------------------------------------------
+
+    def prefill(self, passage: str) -> None:
+        """"Ask about this": put a selected passage in the question box."""
+        excerpt = passage if len(passage) <= 400 else passage[:400] + "…"
+        self.input.setPlainText(f"About “{excerpt}”: ")
+        self.input.moveCursor(self.input.textCursor().MoveOperation.End)
+        self.input.setFocus()
+
+    def ask(self) -> None:
+        question = self.input.toPlainText().strip()
+        if not question or self.record is None or self.busy:
+            return
+        self.input.clear()
+        self.transcript.entries.append(ChatEntry("user", question, self.mode))
+        self._start(jobs.AnswerRequest(question, self.mode), ChatEntry("assistant", "", self.mode, complete=False))
+
+    def regenerate(self) -> None:
+        last = self.transcript.last_answer()
+        if self.record is None or self.busy or last is None or last.message_id is None:
+            return
+        question = self.transcript.question_before(last)
+        if question is None:
+            return
+        last.text, last.pages, last.note, last.mode = "", (), "", self.mode
+        self._start(jobs.AnswerRequest(question, self.mode, regenerate_id=last.message_id), last)
+
+    def _start(self, request: jobs.AnswerRequest, entry: ChatEntry) -> None:
+        entry.streaming, entry.complete = True, False
+        if self.session.lane.busy:
+            entry.note = "Waiting for the model (it may be loading, or memorizing a book: Pause that to ask now)…"
+        if entry not in self.transcript.entries:
+            self.transcript.entries.append(entry)
+        self._streaming, self._streaming_hash = entry, self.record.content_hash
+        self._answer_failed = False
+        self._worker = self.session.model_job(
+            jobs.answer, self.record, request, label="Answering", owner=self,
+            on_yield=self._on_answer_yielded, on_error=self._on_answer_failed, on_finished=self._on_answer_finished)
+        self._update_buttons()
+        self._render()
+
+    def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.quit()
+
+    def _on_answer_yielded(self, item) -> None:
+        entry = self._streaming
+        if entry is None:
+            return
+        if isinstance(item, jobs.AnswerStarted):
+            entry.message_id, entry.mode, entry.pages, entry.note = item.message_id, item.mode, item.pages, item.note
+        else:
+            entry.text += item
+        if not self._render_timer.isActive():
+            self._render_timer.start()
+
+    def _on_answer_failed(self, err: Exception) -> None:
+        self._answer_failed = True
+        if self._streaming is not None:
+            self._streaming.note = "No answer: " + user_message(err)
+        show_error(self, err, "Could not answer")
+
+    def _on_answer_finished(self) -> None:
+        entry, worker = self._streaming, self._worker
+        self._worker = self._streaming = self._streaming_hash = None
+        if entry is not None:
+            entry.streaming = False
+            entry.complete = worker is not None and not worker.cancelled and not self._answer_failed
+            entry.text = entry.text.strip()
+        self._update_buttons()
+        self._render()
+        self.answer_finished.emit()
+
+    def copy_last_answer(self) -> None:
+        last = self.transcript.last_answer()
+        if last is not None and last.text:
+            QGuiApplication.clipboard().setText(last.text)
+
+    # --- small slots -----------------------------------------------------------------
+
+    def _on_mode_changed(self) -> None:
+        self.prefs.set_chat_mode(self.mode)
+        self._update_notice()
+
+    def _on_anchor_clicked(self, url: QUrl) -> None:
+        if url.scheme() == "page":
+            self.page_requested.emit(int(url.path() or 0))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # Enter sends, Shift+Enter adds a line (as in most chat apps).
+        if watched is self.input and event.type() == QEvent.Type.KeyPress:
+            key_event: QKeyEvent = event
+            if key_event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) \
+                    and not key_event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+                self.ask()
+                return True
+        return super().eventFilter(watched, event)

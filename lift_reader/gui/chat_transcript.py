@@ -1,0 +1,80 @@
+"""A book's conversation as the chat tab shows it, rendered to simple HTML.
+
+Messages come from the library (``ChatMessage``) or are being streamed; the
+transcript is re-rendered whole, at most a few times a second while an answer
+streams, which stays cheap for any conversation a person reads.  Page numbers
+become ``page:N`` links that the chat panel turns into reader jumps.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+from lift_reader.store.records import ChatMessage
+
+MODE_LABELS = {"lift+icl": "LIFT + ICL", "icl": "ICL", "lift": "LIFT"}
+_MAX_PAGE_LINKS = 40
+
+
+@dataclass
+class ChatEntry:
+    role: str  # "user" or "assistant"
+    text: str
+    mode: str = ""
+    pages: tuple[int, ...] = ()
+    complete: bool = True
+    message_id: int | None = None
+    note: str = ""  # said beside the answer (ICL fallback, waiting for the model)
+    streaming: bool = False
+
+    @classmethod
+    def from_message(cls, message: ChatMessage) -> "ChatEntry":
+        return cls(message.role, message.content, message.mode, message.pages, message.complete, message.id)
+
+
+@dataclass
+class Transcript:
+    entries: list[ChatEntry] = field(default_factory=list)
+
+    def last_answer(self) -> ChatEntry | None:
+        return next((e for e in reversed(self.entries) if e.role == "assistant"), None)
+
+    def question_before(self, answer: ChatEntry) -> str | None:
+        index = self.entries.index(answer)
+        return next((e.text for e in reversed(self.entries[:index]) if e.role == "user"), None)
+
+    def to_html(self, muted: str, accent: str) -> str:
+        if not self.entries:
+            return (f"<p style='color:{muted}'>Ask anything about this book. Answers come from the memorized "
+                    "adapter plus the book's opening and ending, and list the pages they were shown.</p>")
+        return "".join(self._entry_html(e, muted, accent) for e in self.entries)
+
+    @staticmethod
+    def _entry_html(entry: ChatEntry, muted: str, accent: str) -> str:
+        body = html.escape(entry.text).replace("\n", "<br>")
+        if entry.role == "user":
+            return (f"<p style='margin-top:14px; margin-bottom:2px'><b style='color:{accent}'>You</b></p>"
+                    f"<p style='margin-top:0'>{body}</p>")
+        mode = MODE_LABELS.get(entry.mode, entry.mode)
+        head = f"<b>Book</b> <span style='color:{muted}'>· {html.escape(mode)}</span>" if mode else "<b>Book</b>"
+        if entry.streaming:
+            body += " ▍"
+        elif not entry.complete:
+            body += f" <i style='color:{muted}'>(stopped)</i>"
+        elif not entry.text:
+            body = f"<i style='color:{muted}'>(no answer)</i>"
+        parts = [f"<p style='margin-top:10px; margin-bottom:2px'>{head}</p>", f"<p style='margin-top:0'>{body}</p>"]
+        if entry.note:
+            parts.append(f"<p style='color:{muted}; margin-top:0'><i>{html.escape(entry.note)}</i></p>")
+        if entry.pages:
+            parts.append(f"<p style='color:{muted}; margin-top:0'>{page_links(entry.pages)}</p>")
+        return "".join(parts)
+
+
+def page_links(pages: tuple[int, ...]) -> str:
+    """'Context: pages 1, 2, 9' with every page a link (long lists are cut)."""
+    shown = [f"<a href='page:{p}'>{p}</a>" for p in pages[:_MAX_PAGE_LINKS]]
+    more = f" and {len(pages) - _MAX_PAGE_LINKS} more" if len(pages) > _MAX_PAGE_LINKS else ""
+    word = "page" if len(pages) == 1 else "pages"
+    return f"Context: {word} {', '.join(shown)}{more}"

@@ -1,0 +1,240 @@
+"""The main window: library and contents on the left, the reader in the middle,
+Memorize and Chat on the right.  It wires the parts together; each part does
+its own work (``library_panel``, ``reader``, ``memorize_panel``, ``chat_panel``).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from lift_reader.gui.chat_panel import ChatPanel
+from lift_reader.gui.errors import show_error
+from lift_reader.gui.library_panel import LibraryPanel
+from lift_reader.gui.memorize_panel import MemorizePanel
+from lift_reader.gui.memorize_queue import MemorizeQueue
+from lift_reader.gui.menus import Menus, open_book_dialog
+from lift_reader.gui.notifier import Notifier
+from lift_reader.gui.preferences import Preferences
+from lift_reader.gui.reader.reader_widget import ReaderWidget
+from lift_reader.gui.status import StatusArea
+from lift_reader.gui.toc_panel import TocPanel
+from lift_reader.store.records import BookRecord
+from lift_reader.workers import jobs
+from lift_reader.workers.session import Session
+
+log = logging.getLogger("lift_reader.gui")
+_SAVE_PAGE_MS = 600  # remember the page once the reader settles on it
+
+
+class MainWindow(QMainWindow):
+    book_opened = Signal(object)  # BookRecord, once its text is loaded
+
+    def __init__(self, session: Session, prefs: Preferences):
+        super().__init__()
+        self.session, self.prefs = session, prefs
+        self.record: BookRecord | None = None
+        self.setWindowTitle("LIFT Reader")
+        self.setAcceptDrops(True)
+        self.queue = MemorizeQueue(session, self)
+        self.library_panel = LibraryPanel(session)
+        self.toc_panel = TocPanel()
+        self.reader = ReaderWidget()
+        self.memorize_panel = MemorizePanel(session, self.queue, prefs)
+        self.chat_panel = ChatPanel(session, prefs)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.memorize_panel, "Memorize")
+        self.tabs.addTab(self.chat_panel, "Chat")
+        self.status = StatusArea(self.statusBar(), session)
+        self.notifier = Notifier(self)
+        self._save_page_timer = QTimer(self, singleShot=True, interval=_SAVE_PAGE_MS, timeout=self._save_page)
+
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(self.library_panel)
+        left.addWidget(self.toc_panel)
+        left.setStretchFactor(0, 3)
+        left.setStretchFactor(1, 2)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.reader)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([260, 700, 380])
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(4, 4, 4, 0)
+        layout.addWidget(self.splitter)
+        self.setCentralWidget(central)
+        self.menus = Menus(self)
+        self._connect()
+        self._restore_layout()
+
+    def _connect(self) -> None:
+        self.library_panel.book_selected.connect(self.show_record)
+        self.library_panel.add_requested.connect(self.open_dialog)
+        self.library_panel.remove_requested.connect(self.remove_book)
+        self.library_panel.memorize_requested.connect(self._on_memorize_requested)
+        self.toc_panel.page_requested.connect(self.reader.go_to_page)
+        self.reader.page_changed.connect(lambda _page: self._save_page_timer.start())
+        self.reader.ask_about.connect(self._on_ask_about)
+        self.chat_panel.page_requested.connect(self.reader.go_to_page)
+        self.queue.changed.connect(self._on_queue_changed)
+        self.queue.done.connect(self._on_memorize_done)
+        self.queue.failed.connect(lambda _h, err: show_error(self, err, "Memorizing stopped"))
+        self.session.model_failed.connect(lambda err: show_error(self, err, "The model could not be loaded"))
+
+    # --- opening books -----------------------------------------------------------------
+
+    def open_dialog(self) -> None:
+        for path in open_book_dialog(self):
+            self.open_path(path)
+
+    def open_path(self, path: str | Path) -> None:
+        """Add a book file to the library (in the background) and show it."""
+        path = Path(path).expanduser()
+        self.status.show_message(f"Opening {path.name}…")
+        self.session.book_job(jobs.add_book, path, label=f"Opening {path.name}", owner=self,
+                              on_done=lambda record: self._on_book_added(path, record),
+                              on_error=lambda err: show_error(self, err, f"Could not open {path.name}"))
+
+    def _on_book_added(self, path: Path, record: BookRecord) -> None:
+        self.prefs.add_recent_file(str(path.resolve()))
+        self.menus.refresh_recent()
+        self.status.show_message(f"Opened “{record.title}”", 4000)
+        self.library_panel.refresh(select_hash=record.content_hash)
+        self.show_record(record)
+
+    def show_last_book(self) -> bool:
+        """At start: the book read last, if the library has one."""
+        records = list(self.library_panel.records.values())
+        if records:
+            self.show_record(records[0])
+        return bool(records)
+
+    def show_record(self, record: BookRecord) -> None:
+        """Show a library book in the reader, Memorize and Chat."""
+        if self.record is not None and self.record.content_hash != record.content_hash:
+            self._save_page()
+        self.session.library.touch_book(record.content_hash)  # read last: shown first next time
+        record = self.session.library.get_book(record.content_hash) or record  # fresh last page, adapter
+        self.record = record
+        self.setWindowTitle(f"{record.title} — LIFT Reader")
+        self.library_panel.select(record.content_hash)
+        try:
+            self.reader.show_book(record)
+        except Exception as err:  # a moved or damaged file: the chat and adapters still work from the cached text
+            self.reader.close_book()
+            show_error(self, err, f"Cannot show “{record.title}”")
+        self.toc_panel.show_entries(None)
+        self.memorize_panel.show_book(record)
+        self.chat_panel.show_book(record)
+        self.session.book_job(jobs.load_book_text, record, label="Reading the book", owner=self,
+                              on_done=self._on_book_text_loaded,
+                              on_error=lambda err: show_error(self, err, f"Could not read “{record.title}”"))
+
+    def _on_book_text_loaded(self, book) -> None:
+        if self.record is None or book.content_hash != self.record.content_hash:
+            return  # another book was opened meanwhile
+        self.reader.set_book_text(book)
+        self.toc_panel.show_entries(book.toc)
+        self.book_opened.emit(self.record)
+
+    def _save_page(self) -> None:
+        if self.reader.record is not None:
+            try:
+                self.session.library.set_last_page(self.reader.record.content_hash, self.reader.page)
+            except Exception as err:  # the book was removed meanwhile: nothing to remember
+                log.info("could not save the reading position: %s", err)
+
+    def remove_book(self, record: BookRecord) -> None:
+        if self.queue.run_for(record.content_hash) is not None:
+            QMessageBox.information(self, "LIFT Reader", "This book is being memorized: pause or cancel that first.")
+            return
+        answer = QMessageBox.question(
+            self, "Remove from library", f"Remove “{record.title}” from the library?\n\n"
+            "The file stays where it is, and its adapters stay in the adapters manager.")
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        self.session.library.remove_book(record.content_hash)
+        if self.record is not None and self.record.content_hash == record.content_hash:
+            self.record = None
+            self.reader.close_book()
+            self.toc_panel.show_entries(None)
+            self.memorize_panel.show_book(None)
+            self.chat_panel.show_book(None)
+            self.setWindowTitle("LIFT Reader")
+        self.library_panel.refresh()
+
+    # --- reacting to the parts -------------------------------------------------------------
+
+    def _on_ask_about(self, passage: str) -> None:
+        self.tabs.setCurrentWidget(self.chat_panel)
+        self.chat_panel.prefill(passage)
+
+    def _on_memorize_requested(self, record: BookRecord) -> None:
+        self.show_record(record)
+        self.tabs.setCurrentWidget(self.memorize_panel)
+
+    def _on_queue_changed(self, content_hash: str) -> None:
+        run = self.queue.run_for(content_hash)
+        self.library_panel.set_live_state(content_hash, run.describe() if run else None)
+
+    def _on_memorize_done(self, content_hash: str, outcome) -> None:
+        self.library_panel.refresh()
+        title = self.library_panel.records.get(content_hash).title if content_hash in self.library_panel.records \
+            else "The book"
+        name = outcome.adapter.name if outcome.adapter else "?"
+        self.notifier.notify("Memorized", f"“{title}” is memorized (adapter “{name}”). Ask away in the Chat tab.")
+        if self.record is not None and self.record.content_hash == content_hash:
+            self.record = self.session.library.get_book(content_hash) or self.record
+            self.memorize_panel.show_book(self.record)
+            self.chat_panel.show_book(self.record)
+
+    def refresh_books(self) -> None:
+        """After adapters changed elsewhere (the adapters manager)."""
+        self.library_panel.refresh()
+        if self.record is not None:
+            fresh = self.session.library.get_book(self.record.content_hash)
+            if fresh is not None:
+                self.record = fresh
+                self.memorize_panel.show_book(fresh)
+                self.chat_panel.show_book(fresh)
+
+    # --- drag and drop, layout, closing ------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        for url in event.mimeData().urls():
+            if url.isLocalFile() and Path(url.toLocalFile()).is_file():
+                self.open_path(url.toLocalFile())
+        event.acceptProposedAction()
+
+    def _restore_layout(self) -> None:
+        geometry, state = self.prefs.window_state()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1360, 860)
+        if state is not None:
+            self.splitter.restoreState(state)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.queue.active is not None:
+            answer = QMessageBox.question(
+                self, "Memorizing in progress",
+                "A book is being memorized. Pause it and quit? Resume continues from where it stopped.")
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+        self.queue.stop_all()
+        self.chat_panel.stop()
+        self._save_page()
+        self.prefs.set_window_state(self.saveGeometry(), self.splitter.saveState())
+        event.accept()

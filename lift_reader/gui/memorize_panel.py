@@ -1,0 +1,272 @@
+"""The Memorize tab: settings, an estimate before starting, and a live view of the run.
+
+The panel shows one book (the one in the reader); runs themselves belong to
+the ``MemorizeQueue``, so switching books, or queueing several, never stops
+one.  Pause keeps a checkpoint that Resume continues, also after a restart:
+the book's last settings are remembered because the checkpoint belongs to
+them.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QGroupBox, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QVBoxLayout, QWidget,
+)
+
+from lift_reader.errors import BadInputError
+from lift_reader.gui.errors import show_error
+from lift_reader.gui.loss_plot import LossPlot
+from lift_reader.gui.memorize_queue import MemorizeQueue
+from lift_reader.gui.preferences import Preferences
+from lift_reader.gui.training_form import TrainingForm
+from lift_reader.store.adapters import read_meta
+from lift_reader.store.records import BookRecord
+from lift_reader.workers import jobs
+from lift_reader.workers.background import Worker
+from lift_reader.workers.session import Session
+
+
+def _duration(seconds: float | None) -> str:
+    # Events only arrive once the model (and so torch) is loaded: this import costs nothing then.
+    from lift_reader.core.estimate import format_duration
+
+    return format_duration(seconds)
+
+
+class MemorizePanel(QWidget):
+    def __init__(self, session: Session, queue: MemorizeQueue, prefs: Preferences, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session, self.queue, self.prefs = session, queue, prefs
+        self.record: BookRecord | None = None
+        self.has_checkpoint = False
+        self._estimate_job: Worker | None = None
+        self._estimate_again = False
+        self._estimate_timer = QTimer(self, singleShot=True, interval=400, timeout=self._request_estimate)
+
+        self.title = QLabel("No book open")
+        self.title.setWordWrap(True)
+        self.title.setStyleSheet("font-weight: 600")
+        self.form = TrainingForm()
+        self.form.changed.connect(self._estimate_timer.start)
+        self.estimate_label = QLabel()
+        self.estimate_label.setWordWrap(True)
+        self.estimate_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        settings_box = QGroupBox("Settings")
+        box_layout = QVBoxLayout(settings_box)
+        box_layout.addWidget(self.form)
+        box_layout.addWidget(self.estimate_label)
+
+        self.start_button = QPushButton("Start", clicked=self._on_start_clicked)
+        self.pause_button = QPushButton("Pause", clicked=self._on_pause_clicked,
+                                        toolTip="Stop and keep a checkpoint: Resume continues from it")
+        self.resume_button = QPushButton("Resume", clicked=self._on_resume_clicked)
+        self.cancel_button = QPushButton("Cancel", clicked=self._on_cancel_clicked,
+                                         toolTip="Stop and forget this run's progress")
+        buttons = QHBoxLayout()
+        for button in (self.start_button, self.pause_button, self.resume_button, self.cancel_button):
+            buttons.addWidget(button)
+
+        self.progress = QProgressBar(textVisible=True)
+        self.progress.setFormat("")
+        self.stats_label = QLabel()
+        self.stats_label.setWordWrap(True)
+        self.plot = LossPlot()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(settings_box)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.stats_label)
+        layout.addWidget(self.plot, 1)
+
+        queue.changed.connect(self._on_queue_changed)
+        queue.event.connect(self._on_train_event)
+        queue.stopped.connect(self._on_run_stopped)
+        session.model_ready.connect(self._on_model_ready)
+        self.show_book(None)
+
+    # --- which book ------------------------------------------------------------------
+
+    def show_book(self, record: BookRecord | None) -> None:
+        self.record = record
+        self.has_checkpoint = False
+        self.plot.clear_curve()
+        self.progress.setValue(0)
+        self.progress.setFormat("")
+        self.stats_label.clear()
+        if record is None:
+            self.title.setText("Open a book to memorize it.")
+            self._update_buttons()
+            return
+        self.title.setText(record.title)
+        self.form.set_settings(self._settings_for(record))
+        run = self.queue.run_for(record.content_hash)
+        self.plot.set_curve(self.queue.loss_curve(record.content_hash))
+        if run is not None:
+            if run.last_event is not None:
+                self._show_progress(run.last_event)
+        elif record.active_adapter:
+            self._show_saved_adapter(record)
+        self._check_checkpoint()
+        self._update_buttons()
+
+    def _settings_for(self, record: BookRecord):
+        device = self.session.model_info.device if self.session.model_info else "cpu"
+        return self.prefs.book_settings(record.content_hash) or self.prefs.memorize_defaults(device)
+
+    def _show_saved_adapter(self, record: BookRecord) -> None:
+        adapter = self.session.library.active_adapter(record.content_hash)
+        if adapter is None:
+            return
+        try:
+            self.plot.set_curve(read_meta(adapter.path).loss_curve)
+        except Exception:  # a damaged adapter folder must not break the panel; the adapters dialog says more
+            self.plot.clear_curve()
+        loss = f", final loss {adapter.final_loss:.3f}" if adapter.final_loss is not None else ""
+        self.stats_label.setText(f"Memorized as “{adapter.name}” in {adapter.steps:,} steps{loss}.")
+        self.progress.setValue(100)
+        self.progress.setFormat("memorized")
+
+    def _on_model_ready(self, _info) -> None:
+        if self.record is not None and self.queue.run_for(self.record.content_hash) is None:
+            self.form.set_settings(self._settings_for(self.record))
+            self._check_checkpoint()
+
+    # --- checkpoint and estimate -----------------------------------------------------
+
+    def _check_checkpoint(self) -> None:
+        """Ask (off the GUI thread) whether a paused run of these settings can be resumed."""
+        record = self.record
+        if record is None or self.session.model_info is None:
+            return  # has_checkpoint needs the model's identity: asked again on model_ready
+        settings = self.prefs.book_settings(record.content_hash)
+        if settings is None:
+            return
+        self.session.book_job(jobs.has_checkpoint, record, settings, label="Looking for a checkpoint", owner=self,
+                              on_done=lambda found, h=record.content_hash: self._on_checkpoint_checked(h, found))
+
+    def _on_checkpoint_checked(self, content_hash: str, found: bool) -> None:
+        if self.record is not None and self.record.content_hash == content_hash:
+            self.has_checkpoint = bool(found)
+            self._update_buttons()
+
+    def _request_estimate(self) -> None:
+        if self.record is None or self.queue.run_for(self.record.content_hash) is not None:
+            return
+        try:
+            settings = self.form.settings()
+        except BadInputError as err:
+            self.estimate_label.setText(str(err))
+            return
+        if self.session.model_info is None:
+            # Selecting a book never loads the model by itself; model_ready asks again.
+            self.estimate_label.setText("The estimate appears once the model has loaded.")
+            return
+        if self._estimate_job is not None:
+            self._estimate_again = True  # one estimate at a time; the latest settings win
+            return
+        waiting = " (waiting for the model)" if self.session.lane.busy else ""
+        self.estimate_label.setText(f"Estimating…{waiting}")
+        record = self.record
+        self._estimate_job = self.session.model_job(
+            jobs.estimate, record, settings, label="Estimating", owner=self,
+            on_done=lambda estimate: self._on_estimate_ready(record.content_hash, estimate),
+            on_error=lambda err: self.estimate_label.setText(f"No estimate: {err}"),
+            on_finished=self._on_estimate_finished)
+
+    def _on_estimate_ready(self, content_hash: str, estimate) -> None:
+        if self.record is not None and self.record.content_hash == content_hash:
+            self.estimate_label.setText("\n".join(estimate.lines()))
+
+    def _on_estimate_finished(self) -> None:
+        self._estimate_job = None
+        if self._estimate_again:
+            self._estimate_again = False
+            self._request_estimate()
+
+    # --- buttons ---------------------------------------------------------------------
+
+    def _update_buttons(self) -> None:
+        run = self.queue.run_for(self.record.content_hash) if self.record else None
+        idle = self.record is not None and run is None
+        self.start_button.setEnabled(idle)
+        self.start_button.setText("Start Over" if idle and self.has_checkpoint else "Start")
+        self.resume_button.setEnabled(idle and self.has_checkpoint)
+        self.pause_button.setEnabled(run is not None and not run.stopping)
+        self.cancel_button.setEnabled((run is not None and not (run.stopping and run.discard))
+                                      or (idle and self.has_checkpoint))
+        self.form.setEnabled(idle)
+
+    def _on_start_clicked(self) -> None:
+        if self.record is None:
+            return
+        try:
+            settings = self.form.settings()
+        except BadInputError as err:
+            show_error(self, err, "Cannot start memorizing")
+            return
+        if self.has_checkpoint and QMessageBox.question(
+                self, "Start over?", "This book has a paused run. Start over and lose its progress?") \
+                != QMessageBox.StandardButton.Yes:
+            return
+        self._enqueue(settings, resume=False)
+
+    def _on_resume_clicked(self) -> None:
+        settings = self.prefs.book_settings(self.record.content_hash) if self.record else None
+        if settings is not None:
+            self._enqueue(settings, resume=True)
+
+    def _enqueue(self, settings, *, resume: bool) -> None:
+        self.prefs.set_book_settings(self.record.content_hash, settings)
+        if not resume:
+            self.plot.clear_curve()
+        self.stats_label.setText("Waiting for the model…" if self.session.lane.busy else "Preparing…")
+        self.queue.enqueue(self.record, settings, resume=resume)
+
+    def _on_pause_clicked(self) -> None:
+        if self.record is not None:
+            self.queue.pause(self.record.content_hash)
+
+    def _on_cancel_clicked(self) -> None:
+        if self.record is None:
+            return
+        if self.queue.run_for(self.record.content_hash) is not None:
+            self.queue.cancel(self.record.content_hash)
+            return
+        settings = self.prefs.book_settings(self.record.content_hash)
+        if self.has_checkpoint and settings is not None:  # a paused run: forget its checkpoint
+            self.session.model_job(jobs.discard_checkpoint, self.record, settings, label="Discarding a checkpoint", owner=self,
+                                   on_finished=self._check_checkpoint)
+            self.has_checkpoint = False
+            self._update_buttons()
+
+    # --- the run ---------------------------------------------------------------------
+
+    def _on_queue_changed(self, content_hash: str) -> None:
+        if self.record is not None and content_hash == self.record.content_hash:
+            self._update_buttons()
+
+    def _on_train_event(self, content_hash: str, event) -> None:
+        if self.record is None or content_hash != self.record.content_hash:
+            return
+        if event.kind == "step" and event.loss is not None:
+            self.plot.add_point(event.step, event.loss)
+        self._show_progress(event)
+
+    def _show_progress(self, event) -> None:
+        self.progress.setValue(round(event.fraction * 100))
+        self.progress.setFormat(f"%p%  ·  step {event.step:,} / {event.total_steps:,}")
+        parts = [f"{event.tokens_per_s:,.0f} tokens/s", f"elapsed {_duration(event.elapsed_s)}"]
+        if event.eta_s is not None and event.kind == "step":
+            parts.append(f"about {_duration(event.eta_s)} left")
+        if event.loss is not None:
+            parts.append(f"loss {event.loss:.3f}")
+        if event.kind == "cancelled":
+            parts.append("stopped")
+        self.stats_label.setText("  ·  ".join(parts))
+
+    def _on_run_stopped(self, content_hash: str, discarded: bool) -> None:
+        if self.record is not None and content_hash == self.record.content_hash:
+            self.stats_label.setText("Cancelled." if discarded else "Paused: Resume continues from the checkpoint.")
+            self._check_checkpoint()

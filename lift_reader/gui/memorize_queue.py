@@ -1,0 +1,175 @@
+"""Books waiting to be memorized, first come first served, one at a time.
+
+The queue hands one run at a time to the model lane (so a question asked
+meanwhile slips in between two books instead of waiting for all of them),
+keeps each run's progress and loss curve for whichever panel shows it, and
+turns Pause and Cancel into the core's one stop request: Pause keeps the
+checkpoint for Resume, Cancel deletes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal
+
+from lift_reader.core.settings import MemorizeSettings
+from lift_reader.store.records import BookRecord
+from lift_reader.workers import jobs
+from lift_reader.workers.background import Worker
+from lift_reader.workers.session import Session
+
+
+@dataclass
+class MemorizeRun:
+    record: BookRecord
+    settings: MemorizeSettings
+    resume: bool
+    worker: Worker | None = None  # set once handed to the lane
+    last_event: object | None = None  # the latest core TrainEvent
+    stopping: bool = False
+    outcome: object | None = None  # the Workspace's MemorizeOutcome, once the run returned
+    error: Exception | None = None
+    discard: bool = False  # Cancel rather than Pause: forget the checkpoint once stopped
+
+    @property
+    def content_hash(self) -> str:
+        return self.record.content_hash
+
+    def describe(self) -> str:
+        """The state as the library list shows it."""
+        if self.worker is None:
+            return "queued"
+        if self.stopping:
+            return "cancelling…" if self.discard else "pausing…"
+        event = self.last_event
+        if event is None or not event.total_steps:
+            return "preparing to memorize…"
+        if event.kind == "done":
+            return "saving the adapter…"
+        return f"memorizing {event.fraction:.0%}"
+
+
+class MemorizeQueue(QObject):
+    changed = Signal(str)  # content hash: queued, started, progressed, stopped
+    event = Signal(str, object)  # content hash, TrainEvent
+    done = Signal(str, object)  # content hash, MemorizeOutcome (its adapter is saved and active)
+    stopped = Signal(str, bool)  # content hash, whether the checkpoint was discarded
+    failed = Signal(str, object)  # content hash, exception
+
+    def __init__(self, session: Session, parent: QObject | None = None):
+        super().__init__(parent)
+        self.session = session
+        self._runs: dict[str, MemorizeRun] = {}  # insertion order is the queue order
+        # Each book's loss curve in this session: kept across Pause and Resume.
+        self._curves: dict[str, list[tuple[int, float]]] = {}
+
+    def run_for(self, content_hash: str) -> MemorizeRun | None:
+        return self._runs.get(content_hash)
+
+    def loss_curve(self, content_hash: str) -> list[tuple[int, float]]:
+        return list(self._curves.get(content_hash, []))
+
+    @property
+    def runs(self) -> list[MemorizeRun]:
+        return list(self._runs.values())
+
+    @property
+    def active(self) -> MemorizeRun | None:
+        return next((run for run in self._runs.values() if run.worker is not None), None)
+
+    def enqueue(self, record: BookRecord, settings: MemorizeSettings, *, resume: bool = False) -> MemorizeRun:
+        if record.content_hash in self._runs:
+            return self._runs[record.content_hash]
+        run = MemorizeRun(record, settings, resume)
+        self._runs[record.content_hash] = run
+        if not resume:
+            self._curves.pop(record.content_hash, None)
+        self.changed.emit(record.content_hash)
+        self._start_next()
+        return run
+
+    def pause(self, content_hash: str) -> None:
+        """Stop with a checkpoint (Resume continues it); a queued book just leaves the queue."""
+        self._stop(content_hash, discard=False)
+
+    def cancel(self, content_hash: str) -> None:
+        """Stop and forget the progress."""
+        self._stop(content_hash, discard=True)
+
+    def _stop(self, content_hash: str, *, discard: bool) -> None:
+        run = self._runs.get(content_hash)
+        if run is None:
+            return
+        if run.worker is None:  # still waiting its turn: just leave the queue
+            del self._runs[content_hash]
+            self.stopped.emit(content_hash, False)
+            self.changed.emit(content_hash)
+            return
+        run.stopping, run.discard = True, run.discard or discard
+        run.worker.quit()
+        self.changed.emit(content_hash)
+
+    def stop_all(self) -> None:
+        for content_hash in list(self._runs):
+            self.pause(content_hash)
+
+    # --- the run in the lane ---------------------------------------------------------
+
+    def _start_next(self) -> None:
+        if self.active is not None:
+            return
+        run = next(iter(self._runs.values()), None)
+        if run is None:
+            return
+        h = run.content_hash
+        run.worker = self.session.model_job(
+            jobs.memorize, run.record, run.settings, run.resume, label=f"Memorizing {run.record.title}", owner=self,
+            on_yield=lambda event: self._on_event(h, event),
+            on_done=lambda outcome: self._on_run_returned(h, outcome),
+            on_error=lambda err: self._on_run_failed(h, err),
+            on_finished=lambda: self._on_run_finished(h),
+        )
+        self.changed.emit(h)
+
+    def _on_event(self, content_hash: str, event) -> None:
+        run = self._runs.get(content_hash)
+        if run is None:
+            return
+        run.last_event = event
+        if event.kind == "step" and event.loss is not None:
+            curve = self._curves.setdefault(content_hash, [])
+            while curve and curve[-1][0] >= event.step:  # resumed from an earlier checkpoint
+                curve.pop()
+            curve.append((event.step, event.loss))
+        self.event.emit(content_hash, event)
+        self.changed.emit(content_hash)
+
+    def _on_run_returned(self, content_hash: str, outcome) -> None:
+        run = self._runs.get(content_hash)
+        if run is not None:
+            run.outcome = outcome
+
+    def _on_run_failed(self, content_hash: str, err: Exception) -> None:
+        run = self._runs.get(content_hash)
+        if run is not None:
+            run.error = err
+
+    def _on_run_finished(self, content_hash: str) -> None:
+        """The run has left the lane: say how it ended (it is out of the queue by then)."""
+        run = self._runs.pop(content_hash, None)
+        if run is None:
+            return
+        if run.error is not None:
+            self.failed.emit(content_hash, run.error)
+        elif run.outcome is not None and run.outcome.finished:
+            self.done.emit(content_hash, run.outcome)
+        elif run.discard:
+            self._curves.pop(content_hash, None)
+            self.session.model_job(jobs.discard_checkpoint, run.record, run.settings, owner=self,
+                                   label="Discarding a checkpoint",
+                                   on_finished=lambda: self.stopped.emit(content_hash, True))
+        else:  # paused, or withdrawn from the lane before it began
+            self.stopped.emit(content_hash, False)
+        self.changed.emit(content_hash)
+        self._start_next()

@@ -1,0 +1,117 @@
+"""Edit > Settings: the base model, where it runs, and the default memorize settings."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+    QPushButton, QVBoxLayout, QWidget,
+)
+
+from lift_reader.errors import BadInputError
+from lift_reader.gui.errors import show_error
+from lift_reader.gui.preferences import Preferences
+from lift_reader.gui.training_form import TrainingForm
+from lift_reader.store.paths import data_home
+
+MODEL_CHOICES = (
+    ("embedded", "Embedded (Gemma 3 270M)"),
+    ("folder", "Local model folder"),
+    ("hub", "Hugging Face hub id"),
+    ("gguf", "GGUF file"),
+)
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "bf16", "nf4")
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, prefs: Preferences, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.prefs = prefs
+        self.setWindowTitle("Settings")
+        self.kind = QComboBox()
+        for kind, label in MODEL_CHOICES:
+            self.kind.addItem(label, kind)
+        self.kind.setCurrentIndex(max(0, self.kind.findData(prefs.model_kind)))
+        self.kind.currentIndexChanged.connect(self._on_kind_changed)
+        self.location = QLineEdit(prefs.model_location)
+        self.browse = QPushButton("Browse…", clicked=self._on_browse_clicked)
+        where = QHBoxLayout()
+        where.addWidget(self.location, 1)
+        where.addWidget(self.browse)
+        self.device = QComboBox()
+        self.device.addItems(DEVICES)
+        self.device.setCurrentText(prefs.device)
+        self.precision = QComboBox(toolTip="auto: 4-bit NF4 on CUDA, the fastest measured format on the CPU")
+        self.precision.addItems(PRECISIONS)
+        self.precision.setCurrentText(prefs.precision)
+        model_box = QGroupBox("Model")
+        model_form = QFormLayout(model_box)
+        model_form.addRow("Base model", self.kind)
+        model_form.addRow("Location", where)
+        model_form.addRow("Device", self.device)
+        model_form.addRow("Precision", self.precision)
+        model_form.addRow("", QLabel("Model changes apply the next time LIFT Reader starts."))
+
+        self.training = TrainingForm()
+        self.training.set_settings(prefs.memorize_defaults())
+        training_box = QGroupBox("Default memorize settings")
+        QVBoxLayout(training_box).addWidget(self.training)
+
+        folder = data_home()
+        data_row = QHBoxLayout()
+        data_label = QLabel(str(folder))
+        data_label.setToolTip("Set LIFT_READER_HOME to move it")
+        data_row.addWidget(data_label, 1)
+        data_row.addWidget(QPushButton("Open", clicked=lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))))
+        data_box = QGroupBox("Data folder (library, adapters, chats)")
+        data_box.setLayout(data_row)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
+                                   accepted=self.accept, rejected=self.reject)
+        layout = QVBoxLayout(self)
+        for widget in (model_box, training_box, data_box, buttons):
+            layout.addWidget(widget)
+        self._on_kind_changed()
+
+    @property
+    def model_kind(self) -> str:
+        return self.kind.currentData()
+
+    def _on_kind_changed(self) -> None:
+        embedded = self.model_kind == "embedded"
+        self.location.setEnabled(not embedded)
+        self.browse.setEnabled(self.model_kind in ("folder", "gguf"))
+        self.location.setPlaceholderText({"folder": "a folder with config.json and safetensors weights",
+                                          "hub": "org/name, e.g. google/gemma-3-1b-it",
+                                          "gguf": "a .gguf file"}.get(self.model_kind, ""))
+
+    def _on_browse_clicked(self) -> None:
+        if self.model_kind == "folder":
+            path = QFileDialog.getExistingDirectory(self, "Model folder", self.location.text())
+        else:
+            path, _ = QFileDialog.getOpenFileName(self, "GGUF file", self.location.text(), "GGUF models (*.gguf)")
+        if path:
+            self.location.setText(path)
+
+    def accept(self) -> None:
+        from lift_reader.core.model_source import parse_model_ref
+
+        location = self.location.text().strip()
+        try:
+            if self.model_kind != "embedded":
+                if not location:
+                    raise BadInputError("say where the model is, or choose the embedded model")
+                source = parse_model_ref(location)  # the same checks as the command line
+                if source.kind != self.model_kind:
+                    raise BadInputError(f"{location} is a {source.kind} reference, not a {self.model_kind}")
+            training = self.training.values()
+            self.prefs.memorize_defaults().with_changes(**training)  # validates
+        except BadInputError as err:
+            show_error(self, err, "Settings not saved")
+            return
+        self.prefs.set_model(self.model_kind, location)
+        self.prefs.set_placement(self.device.currentText(), self.precision.currentText())
+        self.prefs.set_training_overrides(training)
+        super().accept()

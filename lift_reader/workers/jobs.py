@@ -1,0 +1,195 @@
+"""The functions that run in worker threads: thin calls into the Workspace.
+
+Each takes the ``Session`` (to get the Workspace, created on first use in a
+worker thread: importing it imports torch) and returns plain data: records,
+``BookText``, ``TrainEvent``s, text pieces.  Nothing here touches a widget.
+Core modules are imported inside the functions so that importing the GUI
+never imports torch.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+from lift_reader.store.records import ChatMessage
+
+if TYPE_CHECKING:
+    from lift_reader.workers.session import Session
+
+# MuPDF is not thread-safe: every use of pymupdf, in any thread, holds this lock.
+MUPDF_LOCK = threading.Lock()
+
+# Seconds between saves of a streaming answer (a crash keeps what was shown).
+_SAVE_EVERY_S = 0.5
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the GUI may know about the loaded model without touching it."""
+
+    label: str
+    device: str
+    placement: str  # e.g. "cpu, fp32"
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class AnswerRequest:
+    question: str
+    mode: str  # the mode asked for: lift+icl, icl or lift
+    regenerate_id: int | None = None  # an assistant message to answer again (sampling instead of greedy)
+
+
+@dataclass(frozen=True)
+class AnswerStarted:
+    """The first item of an answer stream: where it is saved and what it was shown."""
+
+    message_id: int
+    mode: str  # the mode actually used
+    pages: tuple[int, ...]
+    note: str = ""  # said to the reader, e.g. why the mode changed
+
+
+# --- model and books -----------------------------------------------------------
+
+
+def load_model(session: Session) -> ModelInfo:
+    lm = session.workspace().lm
+    return ModelInfo(lm.identity.label, lm.placement.device, lm.placement.describe(), lm.identity.fingerprint)
+
+
+def tiny_model():
+    """A tiny random model (the developer switch LIFT_READER_TINY_MODEL): every screen, in seconds."""
+    from lift_reader.core.models import wrap_loaded
+    from lift_reader.core.tiny_model import tiny_model as build_model
+    from lift_reader.core.tiny_model import tiny_tokenizer
+    from lift_reader.resources import sample_story
+
+    tokenizer = tiny_tokenizer(sample_story().read_text(encoding="utf-8"), vocab_size=512)
+    return wrap_loaded(build_model(tokenizer), tokenizer, label="tiny random model (developer switch)",
+                       fingerprint="tiny-dev")
+
+
+def add_book(session: Session, path: Path):
+    with MUPDF_LOCK:
+        return session.workspace().add_book(path)
+
+
+def load_book_text(session: Session, record):
+    with MUPDF_LOCK:
+        return session.workspace().book_text(record)
+
+
+def doctor_rows() -> list[tuple[str, str]]:
+    from lift_reader.core.hardware import doctor_report
+
+    return doctor_report()
+
+
+# --- memorize ------------------------------------------------------------------
+
+
+def estimate(session: Session, record, settings):
+    return session.workspace().estimate(record, settings, probe=False)
+
+
+def has_checkpoint(session: Session, record, settings) -> bool:
+    return session.workspace().has_checkpoint(record, settings)
+
+
+def discard_checkpoint(session: Session, record, settings) -> None:
+    """Forget a paused run (Cancel): its checkpoint folder goes."""
+    from lift_reader.core.settings import job_key
+    from lift_reader.store.paths import checkpoints_dir
+
+    ws = session.workspace()
+    folder = checkpoints_dir() / job_key(record.content_hash, ws.lm.identity.fingerprint, settings)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def memorize(session: Session, record, settings, resume: bool, *, cancel) -> Iterator:
+    """TrainEvents of one run; returns the Workspace's MemorizeOutcome."""
+    ws = session.workspace()
+    yield from ws.memorize(record, settings, resume=resume, cancel=cancel)
+    return ws.last_outcome
+
+
+# --- ask -----------------------------------------------------------------------
+
+
+def conversation_turns(messages: list[ChatMessage], *, before_id: int | None = None) -> list:
+    """Earlier exchanges as core Turns (complete answers only), up to ``before_id``."""
+    from lift_reader.core.prompts import Turn
+
+    turns, question = [], None
+    for message in messages:
+        if before_id is not None and message.id >= before_id:
+            break
+        if message.role == "user":
+            question = message.content
+        elif question is not None and message.complete and message.content:
+            turns.append(Turn(question, message.content))
+            question = None
+    return turns
+
+
+def answer(session: Session, record, request: AnswerRequest, *, cancel) -> Iterator:
+    """An AnswerStarted, then the answer's text pieces; saved in the library as it grows."""
+    from lift_reader.core.answering import AskSettings
+    from lift_reader.core.generation import SamplingSettings
+
+    ws = session.workspace()
+    library, book = ws.library, record.content_hash
+    mode, note = request.mode, ""
+    if mode != "icl" and library.active_adapter(book) is None:
+        mode = "icl"
+        note = "This book is not memorized yet: the answer uses only its opening and ending (ICL)."
+    history = conversation_turns(library.list_messages(book), before_id=request.regenerate_id)
+    # A regenerated answer samples, or it would repeat the greedy one word for word.
+    sampling = SamplingSettings(greedy=request.regenerate_id is None, seed=random.randrange(2**31))
+    context = 7800 if ws.lm.placement.device.startswith("cuda") else 1024
+    settings = AskSettings(mode=mode, context_tokens=context, sampling=sampling)
+    with ws.model_lock:
+        stream = ws.ask(record, request.question, settings, history=history, cancel=cancel)
+        if request.regenerate_id is None:
+            library.add_message(book, "user", request.question, mode=mode)
+            message_id = library.add_message(book, "assistant", "", mode=mode, pages=stream.pages, complete=False)
+        else:
+            message_id = request.regenerate_id
+            library.update_message(message_id, "", False, pages=stream.pages)
+        yield AnswerStarted(message_id, mode, tuple(stream.pages), note)
+        saved_at = time.monotonic()
+        for piece in stream:
+            yield piece
+            if time.monotonic() - saved_at > _SAVE_EVERY_S:
+                library.update_message(message_id, stream.text, False)
+                saved_at = time.monotonic()
+        text = stream.text.strip()
+        # A stopped answer stays marked incomplete: the chat shows it as cut short.
+        library.update_message(message_id, text, not cancel.cancelled)
+    return text
+
+
+# --- adapters ------------------------------------------------------------------
+
+
+def rename_adapter(session: Session, old: str, new: str):
+    return session.workspace().rename_adapter(old, new)
+
+
+def remove_adapter(session: Session, name: str):
+    return session.workspace().remove_adapter(name)
+
+
+def export_adapter(session: Session, name: str, zip_path: Path) -> Path:
+    return session.workspace().export_adapter(name, zip_path)
+
+
+def import_adapter(session: Session, zip_path: Path):
+    return session.workspace().import_adapter(zip_path)

@@ -1,0 +1,104 @@
+"""The app's handle on its data and its model, shared by every window part.
+
+The library (SQLite, no torch) is there at once, so the window can list books
+the moment it appears.  The Workspace, which imports torch, is created in a
+worker thread on first use; the model loads in the model lane, in the
+background, and ``model_ready`` says when.  Tests pass a Workspace that
+already holds a tiny model.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any, Callable
+
+from PySide6.QtCore import QObject, QThreadPool, Signal
+
+from lift_reader.store.library import Library
+from lift_reader.workers import jobs
+from lift_reader.workers.background import Worker, run_in_background
+from lift_reader.workers.lane import ModelLane
+
+if TYPE_CHECKING:
+    from lift_reader.core.workspace import Workspace
+
+
+class Session(QObject):
+    """Library now; Workspace and model when ready; the lanes jobs run in."""
+
+    model_message = Signal(str)  # progress while the model loads ("Converting ...")
+    model_ready = Signal(object)  # jobs.ModelInfo
+    model_failed = Signal(object)  # the exception
+
+    def __init__(self, workspace: Workspace | None = None, *, model_ref: str | None = None,
+                 device: str = "auto", precision: str = "auto", tiny_model: bool = False,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self._workspace = workspace
+        self._workspace_lock = threading.Lock()
+        self._model_args = dict(model_ref=model_ref, device=device, precision=precision)
+        self._tiny_model = tiny_model and workspace is None
+        self.library = workspace.library if workspace is not None else Library()
+        self.lane = ModelLane(self)
+        # Books, covers, exports: short jobs beside the model lane.
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(3)
+        self.model_info: jobs.ModelInfo | None = None
+        self._model_job: Worker | None = None
+
+    # --- the Workspace (worker threads only: it imports torch) -----------------
+
+    def workspace(self) -> Workspace:
+        with self._workspace_lock:
+            if self._workspace is None:
+                from lift_reader.core.workspace import Workspace
+
+                self._workspace = Workspace(self.library, progress=self.model_message.emit, **self._model_args)
+                if self._tiny_model:
+                    self._workspace.use_model(jobs.tiny_model())
+            return self._workspace
+
+    # --- the model ---------------------------------------------------------------
+
+    @property
+    def model_loading(self) -> bool:
+        return self._model_job is not None
+
+    def ensure_model(self) -> None:
+        """Start loading the model in the lane, unless it is loaded or loading."""
+        if self.model_info is None and self._model_job is None:
+            self._model_job = self.lane.submit(jobs.load_model, self, label="Loading the model",
+                                               on_done=self._on_model_loaded, on_error=self._on_model_failed)
+
+    def _on_model_loaded(self, info: jobs.ModelInfo) -> None:
+        self._model_job = None
+        self.model_info = info
+        self.model_ready.emit(info)
+
+    def _on_model_failed(self, err: Exception) -> None:
+        self._model_job = None
+        self.model_failed.emit(err)
+
+    # --- running jobs -------------------------------------------------------------
+
+    def model_job(self, fn: Callable[..., Any], *args: Any, label: str = "", load_model: bool = True,
+                  **callbacks: Any) -> Worker:
+        """Run a job in the model lane, after the model has loaded (unless ``load_model`` is off:
+        jobs that only change adapters the model may hold, such as a rename)."""
+        if load_model:
+            self.ensure_model()
+        return self.lane.submit(fn, self, *args, label=label, **callbacks)
+
+    def book_job(self, fn: Callable[..., Any], *args: Any, label: str = "", **callbacks: Any) -> Worker:
+        """Run a job that needs the Workspace but not the model (books, adapter files)."""
+        return run_in_background(fn, self, *args, pool=self.pool, label=label, **callbacks)
+
+    def background(self, fn: Callable[..., Any], *args: Any, label: str = "", **callbacks: Any) -> Worker:
+        """Run a plain function (no Workspace) beside the model lane."""
+        return run_in_background(fn, *args, pool=self.pool, label=label, **callbacks)
+
+    def shutdown(self, timeout_ms: int = 60_000) -> bool:
+        """Stop model jobs (a memorize run saves its checkpoint) and wait for every thread."""
+        self.lane.stop_all()
+        lane_idle = self.lane.wait(timeout_ms)
+        return self.pool.waitForDone(timeout_ms) and lane_idle

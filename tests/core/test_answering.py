@@ -1,0 +1,133 @@
+"""Asking: context windows, prompt formats, streaming, modes."""
+
+import pytest
+
+from lift_reader.core.answering import AskSettings, prepare_answer
+from lift_reader.core.book import BookText
+from lift_reader.core.context import MARKER, head_tail_context
+from lift_reader.core.generation import SamplingSettings, _safe_prefix, stream_tokens
+from lift_reader.core.prompts import Turn, completion_prompt, encode_prompt
+from lift_reader.core.segments import tokenize_book
+from lift_reader.errors import BadInputError
+
+
+@pytest.fixture
+def book(story_text):
+    # Synthetic pages of 2,000 characters so that page numbers can be checked.
+    return BookText(text=story_text, page_starts=list(range(0, len(story_text), 2000)), title="The Ledger")
+
+
+@pytest.fixture
+def tokens(book, tiny_parts):
+    return tokenize_book(book.text, tiny_parts[0])
+
+
+def test_head_tail_context_keeps_both_ends_and_cites_their_pages(book, tokens):
+    window = head_tail_context(book, tokens, 200)
+    assert MARKER in window.text
+    head, tail = window.text.split(MARKER)
+    assert book.text.startswith(head)
+    assert book.text.rstrip().endswith(tail.rstrip())
+    pages = window.pages(book)
+    assert pages[0] == 1 and pages[-1] == book.page_count
+    assert len(pages) < book.page_count  # the middle is left out
+
+
+def test_whole_book_when_it_fits(book, tokens):
+    window = head_tail_context(book, tokens, len(tokens) + 10)
+    assert window.text == book.text and MARKER not in window.text
+
+
+def test_spoiler_safe_tokens_end_at_the_cut(book, tokens):
+    cut = tokens.until_char(5000)
+    window = head_tail_context(book, cut, 100)
+    assert window.spans[-1][1] == 5000
+    assert max(window.pages(book)) == book.page_at(4999)
+
+
+def test_completion_prompt_format():
+    prompt = completion_prompt("T", "ctx", [Turn("q1", "a1")], "q2")
+    assert prompt.endswith("Question: q1\nAnswer: a1\n\nQuestion: q2\nAnswer:")
+    assert "ctx" in prompt
+
+
+def test_chat_template_is_used_for_instruction_models(tiny_parts):
+    tok = tiny_parts[0]
+    import copy
+
+    chat_tok = copy.deepcopy(tok)
+    chat_tok.chat_template = "{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}<assistant>"
+    ids = encode_prompt(chat_tok, "T", "some context", [], "Who?")
+    text = chat_tok.decode(ids)
+    assert text.startswith("<system>") and text.endswith("<user>Who?<assistant>")
+    plain = tok.decode(encode_prompt(tok, "T", "some context", [], "Who?"))
+    assert plain.rstrip().endswith("Question: Who?\nAnswer:")
+
+
+def test_stream_is_greedy_reproducible_and_stops_on_request(tiny_lm, book, tokens):
+    settings = AskSettings(mode="icl", context_tokens=64, sampling=SamplingSettings(max_new_tokens=12))
+    one = prepare_answer(tiny_lm, book, tokens, "Who keeps the light?", adapter=None, settings=settings)
+    pieces = list(one)
+    assert pieces and "".join(pieces) == one.text
+    two = prepare_answer(tiny_lm, book, tokens, "Who keeps the light?", adapter=None, settings=settings)
+    assert two.full_text() == one.text.strip()
+
+    from lift_reader.core.training import CancelToken
+
+    cancel = CancelToken()
+    three = prepare_answer(tiny_lm, book, tokens, "Who keeps the light?", adapter=None, settings=settings,
+                           cancel=cancel)
+    got = []
+    for piece in three:
+        got.append(piece)
+        cancel.cancel()
+    assert len(got) == 1
+
+
+def test_stop_strings_are_never_emitted():
+    assert _safe_prefix("Paris\nQuest", ("\nQuestion:",)) == "Paris"
+    assert _safe_prefix("Paris\ufffd", ()) == "Paris"
+
+
+def test_stream_tokens_cuts_at_a_stop_string(tiny_lm, tokens):
+    tok = tiny_lm.tokenizer
+    ids = tokens.ids[:30].tolist()
+    full = "".join(stream_tokens(tiny_lm.model, tok, ids, SamplingSettings(max_new_tokens=30)))
+    assert full
+    stop = full[len(full) // 2:len(full) // 2 + 2]
+    if stop.strip():
+        cut = "".join(stream_tokens(tiny_lm.model, tok, ids, SamplingSettings(max_new_tokens=30),
+                                    stop_strings=(stop,)))
+        assert stop not in cut and full.startswith(cut)
+
+
+def test_modes_need_an_adapter_or_say_so(tiny_lm, book, tokens):
+    with pytest.raises(BadInputError, match="memorize"):
+        prepare_answer(tiny_lm, book, tokens, "Who?", adapter=None, settings=AskSettings(mode="lift+icl"))
+    with pytest.raises(BadInputError):
+        AskSettings(mode="nonsense")
+    with pytest.raises(BadInputError):
+        prepare_answer(tiny_lm, book, tokens, "   ", adapter=None, settings=AskSettings(mode="icl"))
+
+
+def test_lift_mode_has_no_book_context(tiny_lm, book, tokens, tmp_path):
+    from lift_reader.core.lora import add_training_adapter, drop_training_adapter, save_adapter_weights
+    from lift_reader.core.settings import MemorizeSettings
+
+    add_training_adapter(tiny_lm, "memorizing", MemorizeSettings())
+    save_adapter_weights(tiny_lm, "memorizing", tmp_path / "a")
+    drop_training_adapter(tiny_lm, "memorizing")
+    # User-visible names may hold dots and spaces, which peft keys may not.
+    tiny_lm.attach_adapter("Ledger v1.2 (2)", tmp_path / "a")
+    stream = prepare_answer(tiny_lm, book, tokens, "Who?", adapter="Ledger v1.2 (2)", settings=AskSettings(mode="lift"))
+    assert stream.full_text() is not None
+    assert stream.context.is_empty and stream.pages == []
+    assert book.text[:40] not in tiny_lm.tokenizer.decode(stream.prompt_ids)
+
+
+def test_history_is_trimmed_to_fit_the_window(tiny_lm, book, tokens):
+    long_turns = [Turn("question " * 50, "answer " * 100) for _ in range(6)]
+    settings = AskSettings(mode="icl", context_tokens=200, history_turns=6,
+                           sampling=SamplingSettings(max_new_tokens=8))
+    stream = prepare_answer(tiny_lm, book, tokens, "Who?", adapter=None, settings=settings, history=long_turns)
+    assert len(stream.prompt_ids) <= tiny_lm.context_window
