@@ -83,6 +83,7 @@ def known_throughput(lm: LoadedModel, settings: MemorizeSettings) -> float | Non
 
 def probe_throughput(lm: LoadedModel, settings: MemorizeSettings, vocab_ids: np.ndarray) -> float:
     """Time forward+backward of two micro-batches on a throwaway adapter (tokens/s)."""
+    from lift_reader.core.fused_loss import causal_lm_loss
     from lift_reader.core.lora import add_training_adapter, drop_training_adapter
 
     name = "lift-probe"
@@ -91,10 +92,10 @@ def probe_throughput(lm: LoadedModel, settings: MemorizeSettings, vocab_ids: np.
     n = settings.segment_length
     ids = torch.from_numpy(np.resize(vocab_ids, (settings.micro_batch_size, n)).astype(np.int64)).to(lm.device)
     try:
-        model(input_ids=ids, labels=ids, use_cache=False).loss.backward()  # warm-up (allocations, kernels)
+        causal_lm_loss(model, ids, ids).backward()  # warm-up (allocations, kernels)
         model.zero_grad(set_to_none=True)
         t0 = time.perf_counter()
-        model(input_ids=ids, labels=ids, use_cache=False).loss.backward()
+        causal_lm_loss(model, ids, ids).backward()
         took = time.perf_counter() - t0
     finally:
         model.zero_grad(set_to_none=True)

@@ -27,11 +27,25 @@ import torch
 
 from lift_reader.core.auxiliary import AuxItem
 from lift_reader.core.checkpoints import RunState, load_checkpoint, read_state, save_checkpoint
+from lift_reader.core.fused_loss import causal_lm_loss
 from lift_reader.core.lora import add_training_adapter, finish_training_adapter
 from lift_reader.core.models import LoadedModel
 from lift_reader.core.segments import BookTokens, SegmentPlan
 from lift_reader.core.settings import MemorizeSettings
 from lift_reader.errors import BadInputError
+
+
+def make_optimizer(params, s: MemorizeSettings) -> torch.optim.Optimizer:
+    """AdamW with the method authors' betas; the fused kernel where torch has one.
+
+    A LoRA has hundreds of small tensors (252 on Gemma 3 270M): the per-tensor
+    loop of plain AdamW costs ~10x the fused kernel's time on the CPU.
+    """
+    kwargs = dict(lr=s.learning_rate, betas=(0.9, 0.98), eps=1e-8, weight_decay=s.weight_decay)
+    try:
+        return torch.optim.AdamW(params, fused=True, **kwargs)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.AdamW(params, **kwargs)
 
 
 class CancelToken:
@@ -145,9 +159,7 @@ class MemorizeJob:
         torch.manual_seed(s.seed)  # LoRA init and dropout; a resume restores the RNG below
         model = add_training_adapter(self.lm, self.adapter_name, s)
         params = [p for p in model.parameters() if p.requires_grad]
-        optimizer = torch.optim.AdamW(
-            params, lr=s.learning_rate, betas=(0.9, 0.98), eps=1e-8, weight_decay=s.weight_decay
-        )
+        optimizer = make_optimizer(params, s)
         if resume and self.has_checkpoint():
             saved = read_state(self.checkpoint_dir)
             if saved.job_key != self.job_key:
@@ -178,8 +190,7 @@ class MemorizeJob:
                     yield from self._stop_cancelled(model, optimizer, run_started)
                     return
                 input_ids, labels, weight = self._batch(unit, device)
-                # use_cache=False: training needs no KV cache (it would cost memory and time).
-                loss = model(input_ids=input_ids, labels=labels, use_cache=False).loss
+                loss = causal_lm_loss(model, input_ids, labels)
                 (loss * weight / len(units)).backward()
                 step_loss += loss.item() / len(units)
                 step_tokens += int((labels != -100).sum())

@@ -17,7 +17,8 @@ import pytest
 from lift_reader.core.answering import AskSettings
 from lift_reader.core.generation import SamplingSettings
 
-pytestmark = pytest.mark.slow
+# Generous: converting the model (~1.5 min) and memorizing (~3 min idle) happen in the first test.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 REPO = Path(__file__).resolve().parents[2]
 STORY = REPO / "resources" / "samples" / "the-lighthouse-keepers-ledger.txt"
 QUESTIONS = json.loads(STORY.with_suffix(".questions.json").read_text(encoding="utf-8"))

@@ -1,0 +1,95 @@
+"""Causal-LM loss without materializing the (tokens x vocabulary) logits.
+
+Gemma's vocabulary has 262,144 entries: one 256-token segment has 67M
+logits, 268 MB in fp32, plus as much again for their gradient, and the
+output layer is ~45% of a training step's FLOPs.  Here the output layer and
+the cross-entropy run together, a chunk of tokens at a time: each chunk's
+logits live only while its loss and its gradient with respect to the hidden
+states are computed, in the forward pass.  The backward pass then only
+scales that stored (tokens x hidden) gradient: no logits are kept and none
+are recomputed.  This needs a frozen output layer, which LoRA guarantees
+(it never adapts the embedding tied to the output layer).
+
+Cost per chunk of c tokens: two (c x H x V) matmuls, the same as the usual
+forward + backward, and ~4 elementwise passes over (c x V) instead of ~8.
+"""
+
+from __future__ import annotations
+
+import torch
+
+# Model families whose causal-LM head is exactly "decoder -> lm_head
+# [-> soft-capping]"; others (logit scales, extra heads) use their own loss.
+SUPPORTED_MODEL_TYPES = frozenset(
+    {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3", "olmo2", "smollm3"}
+)
+CHUNK_TOKENS = 128  # 128 x 262,144 fp32 logits = 134 MB at a time
+
+
+class _LinearCrossEntropy(torch.autograd.Function):
+    """sum of -log p(target) over tokens; gradient w.r.t. hidden computed in forward."""
+
+    @staticmethod
+    def forward(ctx, hidden, weight, targets, softcap, chunk):  # hidden (N, H), weight (V, H), targets (N,)
+        grad_hidden = torch.zeros_like(hidden)
+        total = torch.zeros((), dtype=torch.float32, device=hidden.device)
+        for start in range(0, hidden.shape[0], chunk):
+            y = targets[start:start + chunk]
+            valid = y != -100
+            if not bool(valid.any()):
+                continue
+            logits = (hidden[start:start + chunk] @ weight.T).float()  # (c, V)
+            if softcap:
+                capped = torch.tanh(logits / softcap)
+                logits = capped * softcap
+            lse = torch.logsumexp(logits, dim=-1)
+            y_safe = torch.where(valid, y, 0)
+            rows = torch.arange(y.shape[0], device=y.device)
+            total += ((lse - logits[rows, y_safe]) * valid).sum()
+            # d loss / d logits = softmax - onehot (masked rows get 0); reuse the buffer.
+            probs = logits.sub_(lse[:, None]).exp_()
+            probs[rows, y_safe] -= 1
+            probs.mul_(valid[:, None])
+            if softcap:
+                probs.mul_(1 - capped * capped)
+            grad_hidden[start:start + chunk] = probs.to(weight.dtype) @ weight
+        ctx.save_for_backward(grad_hidden)
+        return total
+
+    @staticmethod
+    def backward(ctx, grad_total):
+        (grad_hidden,) = ctx.saved_tensors
+        return grad_hidden * grad_total.to(grad_hidden.dtype), None, None, None, None
+
+
+def _unwrap(model):
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def supports_fused_loss(model) -> bool:
+    base = _unwrap(model)
+    config = getattr(base, "config", None)
+    head = base.get_output_embeddings() if hasattr(base, "get_output_embeddings") else None
+    return (
+        getattr(config, "model_type", None) in SUPPORTED_MODEL_TYPES
+        and isinstance(head, torch.nn.Linear)
+        and type(head) is torch.nn.Linear  # not a LoRA or 4-bit wrapper
+        and not head.weight.requires_grad
+        and getattr(head, "bias", None) is None
+        and hasattr(base, "model")
+    )
+
+
+def causal_lm_loss(model, input_ids: torch.Tensor, labels: torch.Tensor, *, chunk: int = CHUNK_TOKENS) -> torch.Tensor:
+    """Mean next-token loss over labels != -100 (labels are shifted here, as transformers does)."""
+    if not supports_fused_loss(model):
+        return model(input_ids=input_ids, labels=labels, use_cache=False).loss
+    base = _unwrap(model)
+    hidden = base.model(input_ids=input_ids, use_cache=False).last_hidden_state  # (B, T, H)
+    hidden = hidden[:, :-1].reshape(-1, hidden.shape[-1])
+    targets = labels[:, 1:].reshape(-1)
+    count = (targets != -100).sum().clamp(min=1)
+    softcap = getattr(base.config, "final_logit_softcapping", None) or 0.0
+    weight = base.get_output_embeddings().weight
+    total = _LinearCrossEntropy.apply(hidden, weight, targets, float(softcap), chunk)
+    return total / count

@@ -1,0 +1,57 @@
+"""Auxiliary QA items: made from short windows, loss on the answer only, saved beside the adapter."""
+
+import json
+from pathlib import Path
+
+from lift_reader.core.auxiliary import base_model_pairs, build_aux_items, split_sentences
+from lift_reader.core.book import BookText
+from lift_reader.core.segments import tokenize_book
+from lift_reader.core.settings import MemorizeSettings
+
+
+def test_sentences_split_with_offsets(story_text):
+    sentences = split_sentences(story_text[:3000])
+    assert len(sentences) > 10
+    for offset, sentence in sentences:
+        assert story_text[offset:offset + len(sentence)] == sentence
+
+
+def test_base_model_items_come_from_the_book(story_text):
+    book = BookText(story_text, [0], "Ledger")
+    pairs = base_model_pairs(book, len(story_text), 30, seed=1)
+    assert len(pairs) == 30
+    for question, answer, offset in pairs:
+        assert answer in story_text
+        assert question.startswith(("Fill in the blank", "In the book, what comes right after"))
+    assert pairs == base_model_pairs(book, len(story_text), 30, seed=1)  # seeded
+
+
+def test_items_mask_the_prompt_and_train_the_answer(tiny_lm, story_text):
+    book = BookText(story_text, [0], "Ledger")
+    tokens = tokenize_book(story_text, tiny_lm.tokenizer)
+    items = build_aux_items(tiny_lm, book, tokens, MemorizeSettings(aux_tasks=True, aux_items_per_1k_tokens=1))
+    assert items
+    for item in items[:10]:
+        trained = [t for t in item.labels if t != -100]
+        assert trained and len(item.labels) == len(item.input_ids)
+        assert tiny_lm.tokenizer.decode(trained).strip() == item.answer.strip()
+        assert item.labels[0] == -100
+
+
+def test_memorize_with_aux_saves_the_items(tiny_lm, tmp_path):
+    from lift_reader.core.workspace import Workspace
+
+    story = tmp_path / "story.txt"
+    story.write_text("The Ferry\nby A. Writer\n\n" + " ".join(
+        f"On day {i} the ferry Marigold carried {i * 3} passengers to Orrin Isle." for i in range(60)))
+    ws = Workspace(progress=lambda m: None)
+    ws.use_model(tiny_lm)
+    record = ws.add_book(story)
+    settings = MemorizeSettings(segment_length=64, epochs=1, aux_tasks=True, aux_items_per_1k_tokens=20,
+                                checkpoint_every=1000)
+    events = list(ws.memorize(record, settings))
+    assert events[-1].kind == "done"
+    adapter = ws.library.active_adapter(record.content_hash)
+    lines = (Path(adapter.path) / "auxiliary_qa.jsonl").read_text().splitlines()
+    items = [json.loads(line) for line in lines]
+    assert items and all({"question", "answer", "source_offset"} <= item.keys() for item in items)

@@ -1,0 +1,51 @@
+"""The chunked output-layer loss equals transformers' loss, in value and gradient."""
+
+import copy
+
+import pytest
+import torch
+
+from lift_reader.core.fused_loss import causal_lm_loss, supports_fused_loss
+from lift_reader.core.lora import add_training_adapter
+from lift_reader.core.models import wrap_loaded
+from lift_reader.core.settings import MemorizeSettings
+from lift_reader.core.tiny_model import tiny_model
+
+
+@pytest.mark.parametrize("arch,softcap", [("llama", None), ("gemma3", None), ("gemma3", 5.0)])
+def test_matches_the_reference_loss_and_gradients(tiny_parts, arch, softcap):
+    tok, _ = tiny_parts
+    model = tiny_model(tok, arch=arch)
+    if softcap:
+        model.config.final_logit_softcapping = softcap
+    lm = wrap_loaded(model, tok, label="t", fingerprint="f")
+    peft_model = add_training_adapter(lm, "m", MemorizeSettings(lora_rank=4))
+    with torch.no_grad():  # make the adapter non-zero so its gradients are informative
+        for name, p in peft_model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.05)
+    assert supports_fused_loss(peft_model)
+    torch.manual_seed(0)
+    ids = torch.randint(3, len(tok), (2, 40))
+    labels = ids.clone()
+    labels[0, :10] = -100  # masked prompt, as auxiliary items have
+
+    ref = peft_model(input_ids=ids, labels=labels, use_cache=False).loss
+    ref.backward()
+    ref_grads = {n: p.grad.clone() for n, p in peft_model.named_parameters() if p.requires_grad}
+    peft_model.zero_grad()
+    ours = causal_lm_loss(peft_model, ids, labels, chunk=16)
+    ours.backward()
+    torch.testing.assert_close(ours, ref, rtol=1e-5, atol=1e-5)
+    for n, p in peft_model.named_parameters():
+        if p.requires_grad:
+            torch.testing.assert_close(p.grad, ref_grads[n], rtol=1e-4, atol=1e-6)
+
+
+def test_falls_back_when_the_head_is_trainable(tiny_parts):
+    tok, base = tiny_parts
+    model = copy.deepcopy(base)
+    model.get_output_embeddings().weight.requires_grad_(True)
+    assert not supports_fused_loss(model)
+    ids = torch.randint(3, len(tok), (1, 12))
+    torch.testing.assert_close(causal_lm_loss(model, ids, ids), model(input_ids=ids, labels=ids).loss)
