@@ -32,7 +32,7 @@ from lift_reader.core.lora import add_training_adapter, finish_training_adapter
 from lift_reader.core.models import LoadedModel
 from lift_reader.core.segments import BookTokens, SegmentPlan
 from lift_reader.core.settings import MemorizeSettings
-from lift_reader.errors import BadInputError
+from lift_reader.errors import BadInputError, LiftReaderError
 
 
 def make_optimizer(params, s: MemorizeSettings) -> torch.optim.Optimizer:
@@ -64,7 +64,7 @@ class CancelToken:
 
 @dataclass(frozen=True)
 class TrainEvent:
-    """One progress report; ``kind`` is start, step, checkpoint, done or cancelled."""
+    """One progress report; ``kind`` is start, step, checkpoint, notice, done or cancelled."""
 
     kind: str
     step: int
@@ -75,6 +75,7 @@ class TrainEvent:
     tokens_per_s: float = 0.0
     elapsed_s: float = 0.0
     eta_s: float | None = None
+    message: str = ""  # for kind "notice": a line for the user
 
     @property
     def fraction(self) -> float:
@@ -113,6 +114,7 @@ class MemorizeJob:
         self.plan = SegmentPlan.for_book(len(tokens), settings.segment_length, settings.stride)
         self.state = RunState(job_key=job_key, settings=settings.as_dict())
         self.state.total_steps = self.total_steps
+        self.row_splits = 1  # raised after an out-of-memory error (see _retry_smaller)
 
     # --- the schedule ----------------------------------------------------------
 
@@ -183,17 +185,17 @@ class MemorizeJob:
                 group["lr"] = lr
 
             t0 = time.perf_counter()
-            step_loss, step_tokens = 0.0, 0
-            for unit in units:
-                if cancel is not None and cancel.cancelled:
+            while True:
+                try:
+                    step_loss, step_tokens = self._accumulate(model, units, device, cancel)
+                    break
+                except torch.OutOfMemoryError:
                     optimizer.zero_grad(set_to_none=True)
-                    yield from self._stop_cancelled(model, optimizer, run_started)
-                    return
-                input_ids, labels, weight = self._batch(unit, device)
-                loss = causal_lm_loss(model, input_ids, labels)
-                (loss * weight / len(units)).backward()
-                step_loss += loss.item() / len(units)
-                step_tokens += int((labels != -100).sum())
+                    yield self._retry_smaller(device)
+            if step_loss is None:  # cancelled between micro-batches
+                optimizer.zero_grad(set_to_none=True)
+                yield from self._stop_cancelled(model, optimizer, run_started)
+                return
             torch.nn.utils.clip_grad_norm_(params, s.max_grad_norm)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
@@ -215,6 +217,40 @@ class MemorizeJob:
         self.state.finished = True
         finish_training_adapter(self.lm, self.adapter_name)
         yield self._event("done", self.final_loss, 0.0, window)
+
+    def _accumulate(self, model, units: list[_Unit], device, cancel) -> tuple[float | None, int]:
+        """Forward and backward over one optimizer step's micro-batches; (mean loss, tokens).
+
+        Each micro-batch runs as ``self.row_splits`` smaller passes when memory
+        ran out before; gradients are the same, only the peak is lower.
+        """
+        step_loss, step_tokens = 0.0, 0
+        for unit in units:
+            if cancel is not None and cancel.cancelled:
+                return None, 0
+            input_ids, labels, weight = self._batch(unit, device)
+            rows = input_ids.shape[0]
+            pieces = min(self.row_splits, rows)
+            for part_ids, part_labels in zip(input_ids.tensor_split(pieces), labels.tensor_split(pieces)):
+                share = part_ids.shape[0] / rows
+                loss = causal_lm_loss(model, part_ids, part_labels)
+                (loss * weight * share / len(units)).backward()
+                step_loss += loss.item() * share / len(units)
+            step_tokens += int((labels != -100).sum())
+        return step_loss, step_tokens
+
+    def _retry_smaller(self, device) -> TrainEvent:
+        """After an out-of-memory error: free the cache and cut micro-batches in half."""
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        if self.row_splits >= self.settings.micro_batch_size:
+            raise LiftReaderError(
+                "out of memory even with one segment per pass: use a shorter segment length "
+                "or free memory on the device"
+            )
+        self.row_splits *= 2
+        rows = -(-self.settings.micro_batch_size // self.row_splits)
+        return self._event("notice", None, 0.0, message=f"out of memory: retrying with {rows} segment(s) per pass")
 
     def _stop_cancelled(self, model, optimizer, run_started: float) -> Iterator[TrainEvent]:
         self.state.elapsed_s = time.perf_counter() - run_started
@@ -243,7 +279,7 @@ class MemorizeJob:
         tail = [loss for _, loss in curve[-10:]]
         return sum(tail) / len(tail)
 
-    def _event(self, kind: str, loss, lr: float, window=()) -> TrainEvent:
+    def _event(self, kind: str, loss, lr: float, window=(), message: str = "") -> TrainEvent:
         secs = sum(t for t, _ in window)
         toks = sum(n for _, n in window)
         speed = toks / secs if secs > 0 else 0.0
@@ -259,4 +295,5 @@ class MemorizeJob:
             tokens_per_s=speed,
             elapsed_s=self.state.elapsed_s,
             eta_s=per_step * remaining if per_step is not None else None,
+            message=message,
         )

@@ -118,3 +118,37 @@ def test_schedule_warms_up_then_decays(tiny_lm, short_tokens, tmp_path):
     peak = int(np.argmax(lrs))
     assert lrs[0] < lrs[peak] == pytest.approx(FAST.learning_rate)
     assert lrs[-1] < lrs[peak] and lrs[-1] >= FAST.learning_rate * FAST.min_lr_ratio - 1e-12
+
+
+def test_out_of_memory_retries_with_smaller_passes(tiny_lm, short_tokens, tmp_path, monkeypatch):
+    from lift_reader.core import training
+
+    real_loss = training.causal_lm_loss
+    seen_rows = []
+
+    def tight_memory(model, ids, labels):
+        seen_rows.append(ids.shape[0])
+        if ids.shape[0] > 1:
+            raise torch.OutOfMemoryError("simulated")
+        return real_loss(model, ids, labels)
+
+    monkeypatch.setattr(training, "causal_lm_loss", tight_memory)
+    job = _job(tiny_lm, short_tokens, tmp_path, FAST.with_changes(micro_batch_size=4, epochs=1))
+    events = list(job.run())
+    notices = [e for e in events if e.kind == "notice"]
+    assert [n.message for n in notices] == ["out of memory: retrying with 2 segment(s) per pass",
+                                            "out of memory: retrying with 1 segment(s) per pass"]
+    assert events[-1].kind == "done" and events[-1].step == job.total_steps
+    assert set(seen_rows[-5:]) == {1}
+
+
+def test_out_of_memory_with_one_segment_is_a_clear_error(tiny_lm, short_tokens, tmp_path, monkeypatch):
+    from lift_reader.core import training
+    from lift_reader.errors import LiftReaderError
+
+    def no_memory(model, ids, labels):
+        raise torch.OutOfMemoryError("simulated")
+
+    monkeypatch.setattr(training, "causal_lm_loss", no_memory)
+    with pytest.raises(LiftReaderError, match="shorter segment"):
+        list(_job(tiny_lm, short_tokens, tmp_path).run())
