@@ -55,6 +55,8 @@ def add_training_adapter(lm: LoadedModel, name: str, settings: MemorizeSettings)
             )
         lm.model = get_peft_model(lm.model, config, adapter_name=name)
     lm.model.set_adapter(name)
+    lm.weights_version += 1
+    lm.prompt_cache.clear()
     lm.attached.pop(name, None)
     lm.active_adapter = name
     marker = f".{name}."

@@ -15,6 +15,7 @@ from typing import Callable, Iterator
 
 import torch
 
+from lift_reader.core.generation import PromptCache
 from lift_reader.core.hardware import Placement, choose_placement
 from lift_reader.core.model_source import (
     ModelSource,
@@ -48,6 +49,10 @@ class LoadedModel:
     # adapter name -> folder, for every adapter currently attached to ``model``
     attached: dict[str, Path] = field(default_factory=dict)
     active_adapter: str | None = None
+    # Bumped whenever the weights an adapter name stands for may change
+    # (attach, detach, training): cached prompt encodings are keyed by it.
+    weights_version: int = 0
+    prompt_cache: PromptCache = field(default_factory=PromptCache)
 
     @property
     def device(self) -> torch.device:
@@ -96,6 +101,7 @@ class LoadedModel:
             except Exception as err:
                 raise ModelError(f"could not load adapter {name!r}: {err}") from err
             self.attached[name] = Path(folder)
+            self.weights_version += 1
         self.select_adapter(name)
 
     def select_adapter(self, name: str) -> None:
@@ -109,6 +115,8 @@ class LoadedModel:
                 self.active_adapter = None
             self.model.delete_adapter(peft_key(name))
             del self.attached[name]
+            self.weights_version += 1
+            self.prompt_cache.clear()
 
     @contextlib.contextmanager
     def adapter_disabled(self) -> Iterator[None]:

@@ -25,13 +25,14 @@ class Turn:
 
 def completion_prompt(title: str, context: str, history: list[Turn], question: str) -> str:
     """Plain-text prompt for base models ("Question: ...\\nAnswer:")."""
-    parts = [f"Book: {title}\n\n"]
-    if context:
-        parts.append(context.strip() + "\n\n")
-    for turn in history:
-        parts.append(f"Question: {turn.question.strip()}\nAnswer: {turn.answer.strip()}\n\n")
-    parts.append(f"Question: {question.strip()}\nAnswer:")
-    return "".join(parts)
+    return "".join(completion_prompt_parts(title, context, history, question))
+
+
+def completion_prompt_parts(title: str, context: str, history: list[Turn], question: str) -> tuple[str, str]:
+    """(the book part, the conversation part) of a completion prompt."""
+    head = f"Book: {title}\n\n" + (context.strip() + "\n\n" if context else "")
+    tail = "".join(f"Question: {t.question.strip()}\nAnswer: {t.answer.strip()}\n\n" for t in history)
+    return head, tail + f"Question: {question.strip()}\nAnswer:"
 
 
 def chat_messages(title: str, context: str, history: list[Turn], question: str) -> list[dict]:
@@ -54,21 +55,44 @@ def chat_messages(title: str, context: str, history: list[Turn], question: str) 
 
 def encode_prompt(tokenizer, title: str, context: str, history: list[Turn], question: str) -> list[int]:
     """Token ids of the full prompt in the format the model expects."""
+    return encode_prompt_parts(tokenizer, title, context, history, question)[0]
+
+
+def encode_prompt_parts(tokenizer, title: str, context: str, history: list[Turn], question: str) -> tuple[list[int], int]:
+    """(prompt ids, length of the prefix that does not depend on the question or history).
+
+    The prefix (title and book context) is what successive questions share;
+    its KV cache is reused between them (generation.PromptCache).
+    """
     if getattr(tokenizer, "chat_template", None):
-        messages = chat_messages(title, context, history, question)
+        ids = _chat_ids(tokenizer, chat_messages(title, context, history, question))
         try:
-            ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
-        except Exception:
-            # Some templates refuse a system role: fold it into the first user turn.
-            merged = [{"role": "user", "content": messages[0]["content"] + "\n\n" + messages[1]["content"]}]
-            ids = tokenizer.apply_chat_template(merged + messages[2:], add_generation_prompt=True, tokenize=True)
-        if isinstance(ids, dict) or hasattr(ids, "input_ids"):
-            ids = ids["input_ids"]
-        return list(ids)
-    text = completion_prompt(title, context, history, question)
-    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-    bos = tokenizer.bos_token_id
-    return ([bos] if bos is not None else []) + list(ids)
+            system_only = _chat_ids(tokenizer, chat_messages(title, context, [], question)[:1], generation_prompt=False)
+        except Exception:  # a template that needs a user turn
+            system_only = []
+        shared = len(system_only) if ids[: len(system_only)] == system_only else 0
+        return ids, shared
+    head, tail = completion_prompt_parts(title, context, history, question)
+    bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+    # Encoded separately so that the head's tokens never depend on the question.
+    head_ids = bos + tokenizer(head, add_special_tokens=False)["input_ids"]
+    tail_ids = tokenizer(tail, add_special_tokens=False)["input_ids"]
+    return head_ids + tail_ids, len(head_ids)
+
+
+def _chat_ids(tokenizer, messages: list[dict], generation_prompt: bool = True) -> list[int]:
+    try:
+        ids = tokenizer.apply_chat_template(messages, add_generation_prompt=generation_prompt, tokenize=True)
+    except Exception:
+        # Some templates refuse a system role: fold it into the first user turn.
+        if len(messages) < 2:
+            raise
+        merged = [{"role": "user", "content": messages[0]["content"] + "\n\n" + messages[1]["content"]}]
+        ids = tokenizer.apply_chat_template(merged + messages[2:], add_generation_prompt=generation_prompt,
+                                            tokenize=True)
+    if isinstance(ids, dict) or hasattr(ids, "input_ids"):
+        ids = ids["input_ids"]
+    return list(ids)
 
 
 def stop_strings_for(tokenizer) -> tuple[str, ...]:

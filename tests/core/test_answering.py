@@ -131,3 +131,28 @@ def test_history_is_trimmed_to_fit_the_window(tiny_lm, book, tokens):
                            sampling=SamplingSettings(max_new_tokens=8))
     stream = prepare_answer(tiny_lm, book, tokens, "Who?", adapter=None, settings=settings, history=long_turns)
     assert len(stream.prompt_ids) <= tiny_lm.context_window
+
+
+def test_the_book_context_is_encoded_once_for_successive_questions(tiny_lm, book, tokens):
+    settings = AskSettings(mode="icl", context_tokens=300, sampling=SamplingSettings(max_new_tokens=10))
+    first = prepare_answer(tiny_lm, book, tokens, "Who keeps the light?", adapter=None, settings=settings)
+    first.full_text()
+    cache = tiny_lm.prompt_cache
+    assert first.prefix_len > 250 and cache.ids == tuple(first.prompt_ids[: first.prefix_len])
+
+    calls = []
+    original_forward = tiny_lm.model.forward
+
+    def counting_forward(*args, **kwargs):
+        calls.append(kwargs["input_ids"].shape[1])
+        return original_forward(*args, **kwargs)
+
+    tiny_lm.model.forward = counting_forward
+    second = prepare_answer(tiny_lm, book, tokens, "Where is the island?", adapter=None, settings=settings)
+    cached_text = second.full_text()
+    assert calls[0] == len(second.prompt_ids) - second.prefix_len  # only the question was encoded
+
+    tiny_lm.prompt_cache.clear()
+    again = prepare_answer(tiny_lm, book, tokens, "Where is the island?", adapter=None, settings=settings)
+    assert again.full_text() == cached_text  # the cache changes nothing but the time
+    tiny_lm.model.forward = original_forward
