@@ -56,8 +56,8 @@ def cmd_memorize(args) -> int:
     from tqdm import tqdm
 
     from lift_reader.cli import EXIT_INTERRUPTED, install_sigint_cancel
-    from lift_reader.core.estimate import format_duration
-    from lift_reader.core.training import CancelToken
+    from lift_reader.core.formatting import format_duration
+    from lift_reader.core.cancel import CancelToken
 
     ws = _workspace(args)
     record = _book(ws, args)
@@ -276,3 +276,10 @@ def cmd_gui(args) -> int:
     except ImportError as err:
         raise BadInputError(f"the desktop app needs the GUI extras: pip install 'lift-reader[gui]' ({err})")
     return run_app(open_path=args.open_path, screenshot=args.screenshot, model_ref=args.model)
+
+
+def cmd_eval(args) -> int:
+    """`lift-reader eval`: implemented in cli_eval.py."""
+    from lift_reader.cli_eval import run_eval
+
+    return run_eval(args)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from lift_reader.core.formatting import format_duration
 from lift_reader.core.models import LoadedModel
 from lift_reader.core.segments import SegmentPlan
 from lift_reader.core.settings import MemorizeSettings
@@ -40,15 +41,6 @@ class MemorizeEstimate:
             f"time: about {format_duration(self.seconds)} at {self.tokens_per_s:,.0f} tokens/s ({self.throughput_source})",
             f"peak memory: about {self.peak_memory_bytes / 2**30:.1f} GiB",
         ]
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    seconds = int(round(seconds))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}h {m:02d}m" if h else (f"{m}m {s:02d}s" if m else f"{s}s")
 
 
 def _throughput_file():

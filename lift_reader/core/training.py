@@ -16,7 +16,6 @@ of it depends on the book's length.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 import torch
 
 from lift_reader.core.auxiliary import AuxItem
+from lift_reader.core.cancel import CancelToken
 from lift_reader.core.checkpoints import RunState, load_checkpoint, read_state, save_checkpoint
 from lift_reader.core.fused_loss import causal_lm_loss
 from lift_reader.core.lora import add_training_adapter, finish_training_adapter
@@ -46,20 +46,6 @@ def make_optimizer(params, s: MemorizeSettings) -> torch.optim.Optimizer:
         return torch.optim.AdamW(params, fused=True, **kwargs)
     except (RuntimeError, TypeError, ValueError):
         return torch.optim.AdamW(params, **kwargs)
-
-
-class CancelToken:
-    """A flag the GUI or a signal handler sets; the loop checks it between micro-batches."""
-
-    def __init__(self):
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ generators (memorize) or streams (ask) that the caller drives.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from dataclasses import dataclass
@@ -16,7 +15,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from lift_reader.core.answering import AnswerStream, AskSettings, prepare_answer
-from lift_reader.core.book import BookText, TocEntry
+from lift_reader.core.book import BookText
+from lift_reader.core.book_cache import cache_dir, load_book_text, save_book_text
 from lift_reader.core.estimate import MemorizeEstimate, estimate_memorize, record_throughput
 from lift_reader.core.lora import drop_training_adapter, save_adapter_weights
 from lift_reader.core.models import LoadedModel, load_model
@@ -27,7 +27,7 @@ from lift_reader.core.training import CancelToken, MemorizeJob, TrainEvent
 from lift_reader.errors import BadInputError, NotFoundError
 from lift_reader.store import adapters as adapter_files
 from lift_reader.store.archive import export_adapter, import_adapter
-from lift_reader.store.atomic import atomic_write_json, staging_folder
+from lift_reader.store.atomic import staging_folder
 from lift_reader.store.library import Library
 from lift_reader.store.paths import checkpoints_dir, data_home
 from lift_reader.store.records import AdapterRecord, BookRecord, validate_adapter_name
@@ -42,12 +42,6 @@ class MemorizeOutcome:
     steps: int
     total_steps: int
     final_loss: float | None
-
-
-def _cache_dir(kind: str) -> Path:
-    path = data_home() / "cache" / kind
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 class Workspace:
@@ -89,11 +83,19 @@ class Workspace:
         from lift_reader.core.documents import open_book
 
         book = open_book(Path(path), password=password)
-        self._save_text_cache(book)
+        return self.add_text(book, Path(path).resolve())
+
+    def add_text(self, book: BookText, path: str | Path) -> BookRecord:
+        """Put an already extracted book in the library (evaluation documents, tests).
+
+        ``path`` is recorded as the book's source; the text itself is cached,
+        so the file is read again only if that cache is lost.
+        """
+        save_book_text(book)
         self._books[book.content_hash] = book
         record = BookRecord(
             content_hash=book.content_hash,
-            path=str(Path(path).resolve()),
+            path=str(path),
             title=book.title,
             author=book.author,
             format=book.format,
@@ -115,35 +117,16 @@ class Workspace:
         """The book's clean text, from memory, the text cache, or the file."""
         book = self._books.get(record.content_hash)
         if book is None:
-            book = self._load_text_cache(record.content_hash)
+            book = load_book_text(record.content_hash)
         if book is None:
             from lift_reader.core.documents import open_book
 
             book = open_book(Path(record.path))
             if book.content_hash != record.content_hash:
                 raise BadInputError(f"{record.path} has changed since it was added; add it again")
-            self._save_text_cache(book)
+            save_book_text(book)
         self._books[record.content_hash] = book
         return book
-
-    def _save_text_cache(self, book: BookText) -> None:
-        atomic_write_json(_cache_dir("books") / f"{book.content_hash}.json", {
-            "text": book.text, "page_starts": book.page_starts, "title": book.title, "author": book.author,
-            "format": book.format, "source_path": str(book.source_path or ""),
-            "toc": [[e.title, e.level, e.offset, e.page] for e in book.toc],
-        })
-
-    def _load_text_cache(self, content_hash: str) -> BookText | None:
-        path = _cache_dir("books") / f"{content_hash}.json"
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        book = BookText(text=data["text"], page_starts=data["page_starts"], title=data["title"],
-                        author=data["author"], format=data["format"],
-                        source_path=Path(data["source_path"]) if data["source_path"] else None,
-                        toc=[TocEntry(*e) for e in data["toc"]])
-        return book if book.content_hash == content_hash else None
 
     def book_tokens(self, record: BookRecord) -> BookTokens:
         """The book's tokens for the loaded model's tokenizer (cached on disk)."""
@@ -151,7 +134,7 @@ class Workspace:
         key = f"{record.content_hash}-{tokenizer_fingerprint(tok)}"
         if key in self._tokens:
             return self._tokens[key]
-        path = _cache_dir("tokens") / f"{key}.npz"
+        path = cache_dir("tokens") / f"{key}.npz"
         try:
             tokens = BookTokens.load(path)
         except (OSError, ValueError, KeyError):
@@ -171,15 +154,17 @@ class Workspace:
     # --- memorize --------------------------------------------------------------
 
     def estimate(self, record: BookRecord, settings: MemorizeSettings, *, probe: bool = True) -> MemorizeEstimate:
+        """Tokens, steps, time and memory; ``probe`` times two training passes (needs the model lane)."""
         tokens = self._tokens_for_settings(record, settings)
+        if not probe:  # arithmetic only: may run while another book is memorizing
+            return estimate_memorize(self.lm, len(tokens), settings)
         with self.model_lock:
-            return estimate_memorize(self.lm, len(tokens), settings,
-                                     probe_ids=tokens.ids[: settings.segment_length] if probe else None)
+            return estimate_memorize(self.lm, len(tokens), settings, probe_ids=tokens.ids[: settings.segment_length])
 
     def memorize_job(self, record: BookRecord, settings: MemorizeSettings) -> MemorizeJob:
         tokens = self._tokens_for_settings(record, settings)
         key = job_key(record.content_hash, self.lm.identity.fingerprint, settings)
-        aux = []
+        aux: list = []
         if settings.aux_tasks:
             from lift_reader.core.auxiliary import build_aux_items
 
@@ -240,11 +225,18 @@ class Workspace:
         self.library.set_active_adapter(record.content_hash, name)
         return saved
 
+    def _checkpoint_folder(self, record: BookRecord, settings: MemorizeSettings) -> Path:
+        return checkpoints_dir() / job_key(record.content_hash, self.lm.identity.fingerprint, settings)
+
     def has_checkpoint(self, record: BookRecord, settings: MemorizeSettings) -> bool:
-        key = job_key(record.content_hash, self.lm.identity.fingerprint, settings)
+        """Whether a stopped run of this book, model and settings can be resumed."""
         from lift_reader.core.checkpoints import read_state
 
-        return read_state(checkpoints_dir() / key) is not None
+        return read_state(self._checkpoint_folder(record, settings)) is not None
+
+    def discard_checkpoint(self, record: BookRecord, settings: MemorizeSettings) -> None:
+        """Forget a stopped run (the user cancelled it for good)."""
+        _remove_tree(self._checkpoint_folder(record, settings))
 
     # --- ask -------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import re
 from pathlib import Path
 
 import PySide6
@@ -92,6 +93,12 @@ class AboutDialog(QDialog):
             TermsDialog(path, self).exec()
 
 
+def terms_article(page: str) -> str:
+    """The terms themselves, from their title on: the shipped file is a whole web page, menus and all."""
+    match = re.search(r"<h1\b.*?</article>", page, re.DOTALL | re.IGNORECASE)
+    return match.group(0) if match else page
+
+
 class TermsDialog(QDialog):
     """The Gemma Terms of Use as shipped with the model package, shown in the app."""
 
@@ -100,7 +107,7 @@ class TermsDialog(QDialog):
         self.setWindowTitle("Gemma Terms of Use")
         self.resize(720, 640)
         self.view = QTextBrowser(openExternalLinks=True)
-        self.view.setHtml(path.read_text(encoding="utf-8", errors="replace"))
+        self.view.setHtml(terms_article(path.read_text(encoding="utf-8", errors="replace")))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, rejected=self.reject)
         browser = buttons.addButton("Open in Browser", QDialogButtonBox.ButtonRole.ActionRole)
         browser.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))))

@@ -19,7 +19,7 @@ import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtCore import QRectF, QSettings, Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPixmap
 from PySide6.QtWidgets import QApplication
 
@@ -29,12 +29,13 @@ from lift_reader.gui.main_window import MainWindow
 from lift_reader.gui.preferences import Preferences
 from lift_reader.gui.screenshot import take_screenshot
 from lift_reader.gui.theme import apply_theme
-from lift_reader.store.paths import logs_dir
+from lift_reader.store.paths import HOME_ENV, data_home, logs_dir
 from lift_reader.workers.session import Session
 
 log = logging.getLogger("lift_reader.gui")
 TINY_MODEL_ENV = "LIFT_READER_TINY_MODEL"
 LOG_FILE = "lift-reader.log"
+SCREENSHOT_SIZE = (1360, 860)
 
 
 def setup_logging() -> Path:
@@ -83,7 +84,16 @@ def _install_excepthook(window: MainWindow) -> None:
     sys.excepthook = _excepthook
 
 
+def _keep_settings_in_data_folder() -> None:
+    """With LIFT_READER_HOME set everything lives there, the app's own settings too (portable
+    installs, tests, screenshots); otherwise QSettings uses the platform's usual place."""
+    if os.environ.get(HOME_ENV, "").strip():
+        QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(data_home() / "settings"))
+
+
 def create_app() -> QApplication:
+    _keep_settings_in_data_folder()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("LIFT Reader")
     app.setApplicationDisplayName("LIFT Reader")
@@ -106,6 +116,8 @@ def run_app(open_path: str | None = None, screenshot: str | None = None, model_r
                       precision=prefs.precision, tiny_model=os.environ.get(TINY_MODEL_ENV) == "1")
     window = MainWindow(session, prefs)
     _install_excepthook(window)
+    if screenshot:
+        window.resize(*SCREENSHOT_SIZE)  # the same picture whatever layout was saved
     window.show()
     if screenshot:
         # A screenshot shows the book, not the model: nothing here waits for it to load.

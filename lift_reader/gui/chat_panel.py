@@ -40,8 +40,9 @@ class ChatPanel(QWidget):
         self._answer_failed = False
         self._render_timer = QTimer(self, singleShot=True, interval=_RENDER_MS, timeout=self._render)
 
-        self.mode_combo = QComboBox(toolTip="LIFT + ICL: the memorized adapter plus the book's opening and "
-                                            "ending. ICL: the book's opening and ending only. LIFT: the adapter only.")
+        self.mode_combo = QComboBox(toolTip="LIFT + ICL: the memorized adapter plus the book's opening and ending. "
+                                            "ICL: the opening and ending only. LIFT: the adapter only. "
+                                            "RAG: passages found for the question; LIFT + RAG: those and the adapter.")
         for mode, label in MODE_LABELS.items():
             self.mode_combo.addItem(label, mode)
         self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findData(prefs.chat_mode())))
@@ -107,8 +108,9 @@ class ChatPanel(QWidget):
     def _update_notice(self) -> None:
         if self.record is None:
             self.notice.setText("Open a book to chat about it.")
-        elif not self.record.active_adapter and self.mode != "icl":
-            self.notice.setText("This book is not memorized yet: answers use its opening and ending only (ICL). "
+        elif not self.record.active_adapter and self.mode.startswith("lift"):
+            shown = "passages found for each question" if self.mode.endswith("rag") else "its opening and ending"
+            self.notice.setText(f"This book is not memorized yet: answers use {shown} only. "
                                 "Memorize it for answers about the whole book.")
         else:
             self.notice.setText("")
@@ -149,7 +151,8 @@ class ChatPanel(QWidget):
             return
         self.input.clear()
         self.transcript.entries.append(ChatEntry("user", question, self.mode))
-        self._start(jobs.AnswerRequest(question, self.mode), ChatEntry("assistant", "", self.mode, complete=False))
+        request = jobs.AnswerRequest(question, self.mode, max_new_tokens=self.prefs.answer_tokens())
+        self._start(request, ChatEntry("assistant", "", self.mode, complete=False))
 
     def regenerate(self) -> None:
         last = self.transcript.last_answer()
@@ -159,7 +162,9 @@ class ChatPanel(QWidget):
         if question is None:
             return
         last.text, last.pages, last.note, last.mode = "", (), "", self.mode
-        self._start(jobs.AnswerRequest(question, self.mode, regenerate_id=last.message_id), last)
+        request = jobs.AnswerRequest(question, self.mode, regenerate_id=last.message_id,
+                                     max_new_tokens=self.prefs.answer_tokens())
+        self._start(request, last)
 
     def _start(self, request: jobs.AnswerRequest, entry: ChatEntry) -> None:
         entry.streaming, entry.complete = True, False

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from lift_reader.store.records import ChatMessage
 
-MODE_LABELS = {"lift+icl": "LIFT + ICL", "icl": "ICL", "lift": "LIFT"}
+MODE_LABELS = {"lift+icl": "LIFT + ICL", "icl": "ICL", "lift": "LIFT", "lift+rag": "LIFT + RAG", "rag": "RAG"}
 _MAX_PAGE_LINKS = 40
 
 
@@ -29,7 +29,7 @@ class ChatEntry:
     streaming: bool = False
 
     @classmethod
-    def from_message(cls, message: ChatMessage) -> "ChatEntry":
+    def from_message(cls, message: ChatMessage) -> ChatEntry:
         return cls(message.role, message.content, message.mode, message.pages, message.complete, message.id)
 
 

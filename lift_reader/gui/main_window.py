@@ -84,8 +84,10 @@ class MainWindow(QMainWindow):
         self.chat_panel.page_requested.connect(self.reader.go_to_page)
         self.queue.changed.connect(self._on_queue_changed)
         self.queue.done.connect(self._on_memorize_done)
-        self.queue.failed.connect(lambda _h, err: show_error(self, err, "Memorizing stopped"))
-        self.session.model_failed.connect(lambda err: show_error(self, err, "The model could not be loaded"))
+        self.queue.failed.connect(self._on_memorize_failed)
+        # A bound method, not a lambda: the session outlives the window, and Qt drops
+        # connections to a deleted receiver's methods only.
+        self.session.model_failed.connect(self._on_model_failed)
 
     # --- opening books -----------------------------------------------------------------
 
@@ -193,6 +195,12 @@ class MainWindow(QMainWindow):
             self.record = self.session.library.get_book(content_hash) or self.record
             self.memorize_panel.show_book(self.record)
             self.chat_panel.show_book(self.record)
+
+    def _on_memorize_failed(self, _content_hash: str, err: Exception) -> None:
+        show_error(self, err, "Memorizing stopped")
+
+    def _on_model_failed(self, err: Exception) -> None:
+        show_error(self, err, "The model could not be loaded")
 
     def refresh_books(self) -> None:
         """After adapters changed elsewhere (the adapters manager)."""

@@ -22,16 +22,11 @@ from lift_reader.gui.preferences import Preferences
 from lift_reader.gui.training_form import TrainingForm
 from lift_reader.store.adapters import read_meta
 from lift_reader.store.records import BookRecord
+from lift_reader.core.formatting import format_duration
 from lift_reader.workers import jobs
 from lift_reader.workers.background import Worker
 from lift_reader.workers.session import Session
 
-
-def _duration(seconds: float | None) -> str:
-    # Events only arrive once the model (and so torch) is loaded: this import costs nothing then.
-    from lift_reader.core.estimate import format_duration
-
-    return format_duration(seconds)
 
 
 class MemorizePanel(QWidget):
@@ -93,7 +88,7 @@ class MemorizePanel(QWidget):
         self.has_checkpoint = False
         self.plot.clear_curve()
         self.progress.setValue(0)
-        self.progress.setFormat("")
+        self.progress.setFormat("not memorized yet" if record is not None else "")
         self.stats_label.clear()
         if record is None:
             self.title.setText("Open a book to memorize it.")
@@ -236,8 +231,8 @@ class MemorizePanel(QWidget):
             return
         settings = self.prefs.book_settings(self.record.content_hash)
         if self.has_checkpoint and settings is not None:  # a paused run: forget its checkpoint
-            self.session.model_job(jobs.discard_checkpoint, self.record, settings, label="Discarding a checkpoint", owner=self,
-                                   on_finished=self._check_checkpoint)
+            self.session.model_job(jobs.discard_checkpoint, self.record, settings, label="Discarding a checkpoint",
+                                   owner=self, on_finished=self._check_checkpoint)
             self.has_checkpoint = False
             self._update_buttons()
 
@@ -257,14 +252,15 @@ class MemorizePanel(QWidget):
     def _show_progress(self, event) -> None:
         self.progress.setValue(round(event.fraction * 100))
         self.progress.setFormat(f"%p%  ·  step {event.step:,} / {event.total_steps:,}")
-        parts = [f"{event.tokens_per_s:,.0f} tokens/s", f"elapsed {_duration(event.elapsed_s)}"]
+        timing = [f"{event.tokens_per_s:,.0f} tokens/s", f"elapsed {format_duration(event.elapsed_s)}"]
         if event.eta_s is not None and event.kind == "step":
-            parts.append(f"about {_duration(event.eta_s)} left")
+            timing.append(f"about {format_duration(event.eta_s)} left")
+        training = [f"epoch {event.epoch:.1f}"]
         if event.loss is not None:
-            parts.append(f"loss {event.loss:.3f}")
+            training.append(f"loss {event.loss:.3f}")
         if event.kind == "cancelled":
-            parts.append("stopped")
-        self.stats_label.setText("  ·  ".join(parts))
+            training.append("stopped")
+        self.stats_label.setText("  ·  ".join(timing) + "\n" + "  ·  ".join(training))
 
     def _on_run_stopped(self, content_hash: str, discarded: bool) -> None:
         if self.record is not None and content_hash == self.record.content_hash:

@@ -19,6 +19,7 @@ MODEL_KINDS = ("embedded", "folder", "hub", "gguf")
 # The memorize fields a reader edits in the app; the rest keep their defaults.
 EDITABLE_TRAINING_FIELDS = ("epochs", "segment_length", "learning_rate", "lora_rank", "aux_tasks")
 _MAX_RECENT = 8
+DEFAULT_ANSWER_TOKENS = 200
 
 
 class Preferences:
@@ -115,6 +116,16 @@ class Preferences:
     def set_window_state(self, geometry: QByteArray, state: QByteArray) -> None:
         self.qsettings.setValue("window/geometry", geometry)
         self.qsettings.setValue("window/state", state)
+
+    def answer_tokens(self) -> int:
+        """The longest answer, in tokens (a base model rambles; a chat model may need more)."""
+        try:
+            return max(8, min(4096, int(self.qsettings.value("chat/answer_tokens", DEFAULT_ANSWER_TOKENS))))
+        except (TypeError, ValueError):
+            return DEFAULT_ANSWER_TOKENS
+
+    def set_answer_tokens(self, tokens: int) -> None:
+        self.qsettings.setValue("chat/answer_tokens", int(tokens))
 
     def chat_mode(self) -> str:
         return str(self.qsettings.value("chat/mode", "lift+icl"))

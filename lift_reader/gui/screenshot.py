@@ -41,8 +41,11 @@ def wait_until_shown(window: MainWindow, open_path: str | None, timeout_ms: int 
 
 def take_screenshot(app: QApplication, window: MainWindow, path: Path, open_path: str | None) -> int:
     set_dialogs_enabled(False)  # nobody is there to close a dialog
-    ok = wait_until_shown(window, open_path)
-    app.processEvents()
+    try:
+        ok = wait_until_shown(window, open_path)
+        app.processEvents()
+    finally:
+        set_dialogs_enabled(True)
     path.parent.mkdir(parents=True, exist_ok=True)
     if not window.grab().save(str(path)):
         log.error("could not write the screenshot to %s", path)
@@ -50,5 +53,4 @@ def take_screenshot(app: QApplication, window: MainWindow, path: Path, open_path
     if not ok:
         log.error("the book did not appear within %d s; the screenshot shows what there was", TIMEOUT_MS // 1000)
         return 1
-    window.close()
-    return 0
+    return 0  # no close(): an unattended run leaves the reader's saved window layout alone

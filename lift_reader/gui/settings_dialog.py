@@ -6,7 +6,7 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-    QPushButton, QVBoxLayout, QWidget,
+    QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
 from lift_reader.errors import BadInputError
@@ -54,6 +54,11 @@ class SettingsDialog(QDialog):
         model_form.addRow("Precision", self.precision)
         model_form.addRow("", QLabel("Model changes apply the next time LIFT Reader starts."))
 
+        self.answer_tokens = QSpinBox(minimum=8, maximum=4096, singleStep=50, value=prefs.answer_tokens(),
+                                      toolTip="The longest answer the model may give, in tokens")
+        chat_box = QGroupBox("Chat")
+        QFormLayout(chat_box).addRow("Answer length (tokens)", self.answer_tokens)
+
         self.training = TrainingForm()
         self.training.set_settings(prefs.memorize_defaults())
         training_box = QGroupBox("Default memorize settings")
@@ -64,14 +69,15 @@ class SettingsDialog(QDialog):
         data_label = QLabel(str(folder))
         data_label.setToolTip("Set LIFT_READER_HOME to move it")
         data_row.addWidget(data_label, 1)
-        data_row.addWidget(QPushButton("Open", clicked=lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))))
+        open_folder = QPushButton("Open", clicked=lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))))
+        data_row.addWidget(open_folder)
         data_box = QGroupBox("Data folder (library, adapters, chats)")
         data_box.setLayout(data_row)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
                                    accepted=self.accept, rejected=self.reject)
         layout = QVBoxLayout(self)
-        for widget in (model_box, training_box, data_box, buttons):
+        for widget in (model_box, chat_box, training_box, data_box, buttons):
             layout.addWidget(widget)
         self._on_kind_changed()
 
@@ -114,4 +120,5 @@ class SettingsDialog(QDialog):
         self.prefs.set_model(self.model_kind, location)
         self.prefs.set_placement(self.device.currentText(), self.precision.currentText())
         self.prefs.set_training_overrides(training)
+        self.prefs.set_answer_tokens(self.answer_tokens.value())
         super().accept()

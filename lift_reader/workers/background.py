@@ -24,28 +24,20 @@ from __future__ import annotations
 import inspect
 import logging
 import threading
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
+from lift_reader.core.cancel import CancelToken
 from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal
 from shiboken6 import isValid
 
 log = logging.getLogger(__name__)
 
-_live: set["Worker"] = set()  # started and not yet finished (the GUI thread's view)
+_live: set[Worker] = set()  # started and not yet finished (the GUI thread's view)
 
 
-class CancelFlag:
-    """A thread-safe stop request, duck-compatible with ``core.training.CancelToken``."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
+# The same flag core loops check (core/cancel.py has neither torch nor Qt).
+CancelFlag = CancelToken
 
 
 class WorkerSignals(QObject):
@@ -91,7 +83,7 @@ class Worker(QRunnable):
         """Block until the job's thread is done with it (teardown and shutdown only)."""
         return self._done.wait(timeout_s)
 
-    def start_in(self, pool: QThreadPool) -> "Worker":
+    def start_in(self, pool: QThreadPool) -> Worker:
         # Connected last, so it runs after every other ``finished`` slot: the
         # signals object must outlive their queued calls.
         self.signals.finished.connect(self._on_finished)

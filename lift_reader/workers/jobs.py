@@ -10,12 +10,12 @@ never imports torch.
 from __future__ import annotations
 
 import random
-import shutil
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
+from collections.abc import Iterator
 
 from lift_reader.store.records import ChatMessage
 
@@ -44,6 +44,7 @@ class AnswerRequest:
     question: str
     mode: str  # the mode asked for: lift+icl, icl or lift
     regenerate_id: int | None = None  # an assistant message to answer again (sampling instead of greedy)
+    max_new_tokens: int = 200  # the answer's length limit
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,12 @@ def add_book(session: Session, path: Path):
 
 
 def load_book_text(session: Session, record):
+    """The book's text: from the text cache at once (no torch), else through the Workspace."""
+    from lift_reader.core.book_cache import load_book_text as cached_text
+
+    book = cached_text(record.content_hash)
+    if book is not None:
+        return book
     with MUPDF_LOCK:
         return session.workspace().book_text(record)
 
@@ -105,12 +112,7 @@ def has_checkpoint(session: Session, record, settings) -> bool:
 
 def discard_checkpoint(session: Session, record, settings) -> None:
     """Forget a paused run (Cancel): its checkpoint folder goes."""
-    from lift_reader.core.settings import job_key
-    from lift_reader.store.paths import checkpoints_dir
-
-    ws = session.workspace()
-    folder = checkpoints_dir() / job_key(record.content_hash, ws.lm.identity.fingerprint, settings)
-    shutil.rmtree(folder, ignore_errors=True)
+    session.workspace().discard_checkpoint(record, settings)
 
 
 def memorize(session: Session, record, settings, resume: bool, *, cancel) -> Iterator:
@@ -147,12 +149,15 @@ def answer(session: Session, record, request: AnswerRequest, *, cancel) -> Itera
     ws = session.workspace()
     library, book = ws.library, record.content_hash
     mode, note = request.mode, ""
-    if mode != "icl" and library.active_adapter(book) is None:
-        mode = "icl"
-        note = "This book is not memorized yet: the answer uses only its opening and ending (ICL)."
+    if mode.startswith("lift") and library.active_adapter(book) is None:
+        # Without an adapter, answer from the book text the mode would add anyway.
+        mode = "rag" if mode.endswith("rag") else "icl"
+        shown = "passages found for the question (RAG)" if mode == "rag" else "its opening and ending (ICL)"
+        note = f"This book is not memorized yet: the answer uses only {shown}."
     history = conversation_turns(library.list_messages(book), before_id=request.regenerate_id)
     # A regenerated answer samples, or it would repeat the greedy one word for word.
-    sampling = SamplingSettings(greedy=request.regenerate_id is None, seed=random.randrange(2**31))
+    sampling = SamplingSettings(greedy=request.regenerate_id is None, seed=random.randrange(2**31),
+                                max_new_tokens=request.max_new_tokens)
     context = 7800 if ws.lm.placement.device.startswith("cuda") else 1024
     settings = AskSettings(mode=mode, context_tokens=context, sampling=sampling)
     with ws.model_lock:

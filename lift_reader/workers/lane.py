@@ -9,7 +9,8 @@ the GUI.  The lane says when it is busy and with what, for the status bar.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 

@@ -23,9 +23,10 @@ class FindBar(QWidget):
         self.query_edit.setClearButtonEnabled(True)
         self.query_edit.returnPressed.connect(lambda: self._request(forward=True))
         self.status_label = QLabel()
-        previous = QToolButton(text="Previous", toolTip=f"Previous match ({_keys(QKeySequence.StandardKey.FindPrevious)})")
+        K = QKeySequence.StandardKey
+        previous = QToolButton(text="Previous", toolTip=f"Previous match ({_keys(K.FindPrevious)})")
         previous.clicked.connect(lambda: self._request(forward=False))
-        following = QToolButton(text="Next", toolTip=f"Next match ({_keys(QKeySequence.StandardKey.FindNext)})")
+        following = QToolButton(text="Next", toolTip=f"Next match ({_keys(K.FindNext)})")
         following.clicked.connect(lambda: self._request(forward=True))
         close = QToolButton(text="✕", toolTip="Close (Esc)", autoRaise=True)
         close.clicked.connect(self.close_bar)

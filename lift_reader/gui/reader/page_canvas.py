@@ -8,7 +8,7 @@ points; the canvas alone knows the zoom.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -108,6 +108,3 @@ class PageCanvas(QWidget):
     def clear_selection(self) -> None:
         self._drag_rect = QRectF()
         self.update()
-
-    def selection_widget_rect(self) -> QRect:
-        return self._drag_rect.toRect()

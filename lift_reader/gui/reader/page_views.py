@@ -7,7 +7,9 @@ context menu, the image view in a small menu where a dragged selection ends.
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QRectF, Qt, Signal
-from PySide6.QtGui import QContextMenuEvent, QFont, QGuiApplication, QImage, QPalette, QResizeEvent, QTextCharFormat, QTextCursor
+from PySide6.QtGui import (
+    QContextMenuEvent, QFont, QGuiApplication, QImage, QPalette, QResizeEvent, QTextCharFormat, QTextCursor,
+)
 from PySide6.QtWidgets import QMenu, QScrollArea, QTextBrowser, QTextEdit, QWidget
 
 from lift_reader.gui.reader.page_canvas import PageCanvas

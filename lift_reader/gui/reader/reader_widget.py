@@ -1,13 +1,12 @@
 """The reader: one page at a time, page navigation, zoom and fit-width, find in book.
 
 Page numbers are 1-based everywhere outside this class, as in citations.
-Find searches the book's clean text (``BookText``), so it works the same for
-every format; on a rendered page MuPDF then marks where the words are drawn.
+Find searches the book's clean text (``book_search``); on a rendered page
+MuPDF then marks where the words are drawn.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -15,13 +14,13 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QSpinBox, QStackedWidget, QToolBar, QVBoxLayout, QWidget
 
 from lift_reader.core.book import BookText
+from lift_reader.gui.reader.book_search import BookSearch
 from lift_reader.gui.reader.find_bar import FindBar
 from lift_reader.gui.reader.page_sources import TEXT_FORMATS, MupdfPages, TextPages, open_pages
 from lift_reader.gui.reader.page_views import ImagePageView, TextPageView
 from lift_reader.store.records import BookRecord
 
 ZOOM_STEP, ZOOM_MIN, ZOOM_MAX = 1.2, 0.25, 6.0
-_MAX_MATCHES = 5000
 _RETRY_MS = 80  # MuPDF busy in a worker (a book being added): try the render again soon
 
 
@@ -38,9 +37,7 @@ class ReaderWidget(QWidget):
         self.page_index = 0
         self.zoom = 1.0
         self.fit_width = True
-        self._matches: list[int] = []  # character offsets of the find query in book.text
-        self._match_index = -1
-        self._query = ""
+        self.search = BookSearch()
         self._render_timer = QTimer(self, singleShot=True, interval=_RETRY_MS, timeout=self._render)
 
         self.image_view = ImagePageView()
@@ -71,21 +68,26 @@ class ReaderWidget(QWidget):
 
     # --- actions and toolbar -----------------------------------------------------
 
-    def _action(self, text: str, slot, shortcuts=(), checkable: bool = False) -> QAction:
+    def _action(self, text: str, slot, shortcuts=(), checkable: bool = False, short: str = "") -> QAction:
         action = QAction(text, self, checkable=checkable)
+        if short:  # the toolbar shows the short text; menus the full one
+            action.setIconText(short)
+            keys = ", ".join(QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) for k in shortcuts)
+            action.setToolTip(f"{text.rstrip('…')} ({keys})" if keys else text)
         action.setShortcuts([QKeySequence(s) for s in shortcuts])
         action.triggered.connect(slot)
         return action
 
     def _make_actions(self) -> None:
         K = QKeySequence.StandardKey
-        self.previous_action = self._action("Previous Page", self.previous_page, ["Left", "Ctrl+PgUp"])
-        self.next_action = self._action("Next Page", self.next_page, ["Right", "Ctrl+PgDown"])
-        self.zoom_in_action = self._action("Zoom In", self.zoom_in, [K.ZoomIn, "Ctrl+="])
-        self.zoom_out_action = self._action("Zoom Out", self.zoom_out, [K.ZoomOut])
-        self.fit_width_action = self._action("Fit Width", self.set_fit_width, ["Ctrl+0"], checkable=True)
+        self.previous_action = self._action("Previous Page", self.previous_page, ["Left", "Ctrl+PgUp"], short="◀")
+        self.next_action = self._action("Next Page", self.next_page, ["Right", "Ctrl+PgDown"], short="▶")
+        self.zoom_in_action = self._action("Zoom In", self.zoom_in, [K.ZoomIn, "Ctrl+="], short="+")
+        self.zoom_out_action = self._action("Zoom Out", self.zoom_out, [K.ZoomOut], short="−")
+        self.fit_width_action = self._action("Fit Width", self.set_fit_width, ["Ctrl+0"], checkable=True,
+                                             short="Fit Width")
         self.fit_width_action.setChecked(True)
-        self.find_action = self._action("Find in Book…", self.open_find, [K.Find])
+        self.find_action = self._action("Find in Book…", self.open_find, [K.Find], short="Find")
         self.find_next_action = self._action("Find Next", lambda: self._find_step(True), [K.FindNext])
         self.find_previous_action = self._action("Find Previous", lambda: self._find_step(False), [K.FindPrevious])
         # Arrow keys turn pages only while the reader has focus (not in the chat box).
@@ -167,7 +169,7 @@ class ReaderWidget(QWidget):
         if self.pages is not None:
             self.pages.close()
         self.record = self.book = self.pages = None
-        self._matches, self._match_index, self._query = [], -1, ""
+        self.search.clear()
         self.find_bar.set_status("")
         self.stack.setCurrentWidget(self.placeholder)
         self._update_controls()
@@ -267,50 +269,37 @@ class ReaderWidget(QWidget):
 
     def find(self, query: str, forward: bool = True) -> int:
         """Go to the next (or previous) match of ``query``; returns how many matches the book has."""
+        if self.find_bar.query_edit.text() != query:
+            self.find_bar.open_bar(query)
         self._on_find_requested(query, forward)
-        return len(self._matches)
+        return len(self.search.matches)
 
     def _on_find_requested(self, query: str, forward: bool) -> None:
         if self.book is None:
             return
-        if query != self._query:
-            self._query = query
-            pattern = re.compile(re.escape(query), re.IGNORECASE)
-            self._matches = [m.start() for _, m in zip(range(_MAX_MATCHES), pattern.finditer(self.book.text))]
-            # Start from the page being read, not from the beginning of the book.
+        if query != self.search.query:
             here = self.book.page_starts[self.page_index] if self.book.page_starts else 0
-            later = [i for i, offset in enumerate(self._matches) if offset >= here]
-            self._match_index = (later[0] if later else 0) - (1 if forward else 0)
+            self.search.start(self.book, query, here, forward)
         self._find_step(forward)
 
     def _find_step(self, forward: bool) -> None:
-        if not self._matches:
-            self.find_bar.set_status("Not found" if self._query else "")
-            self._apply_find_marks()
-            return
-        self._match_index = (self._match_index + (1 if forward else -1)) % len(self._matches)
-        self.find_bar.set_status(f"{self._match_index + 1} of {len(self._matches)}"
-                                 + ("+" if len(self._matches) == _MAX_MATCHES else ""))
-        page = self.book.page_at(self._matches[self._match_index])
-        if page != self.page:
-            self.go_to_page(page)  # renders, which applies the marks
+        offset = self.search.step(forward) if self.book is not None else None
+        self.find_bar.set_status(self.search.status)
+        if offset is not None and self.book.page_at(offset) != self.page:
+            self.go_to_page(self.book.page_at(offset))  # renders, which applies the marks
         else:
             self._apply_find_marks()
 
     def _apply_find_marks(self) -> None:
-        if not self._query or self.book is None or not self.find_bar.isVisible():
-            marks: list = []
-            current = -1
-        else:
-            on_page = [i for i, offset in enumerate(self._matches) if self.book.page_at(offset) == self.page]
-            current = on_page.index(self._match_index) if self._match_index in on_page else -1
-            marks = on_page
+        offsets, current = [], -1
+        if self.search.query and self.book is not None and self.find_bar.isVisible():
+            offsets, current = self.search.on_page(self.book, self.page)
         if isinstance(self.pages, TextPages):
             start, _ = self.pages.span(self.page_index)
-            spans = [(self._matches[i] - start, self._matches[i] - start + len(self._query)) for i in marks]
-            self.text_view.highlight(spans, current)
+            length = len(self.search.query)
+            self.text_view.highlight([(o - start, o - start + length) for o in offsets], current)
         elif isinstance(self.pages, MupdfPages):
-            rects = self.pages.find(self.page_index, self._query) if marks else []
+            rects = self.pages.find(self.page_index, self.search.query) if offsets else []
             self.image_view.canvas.set_highlights(rects, current if current < len(rects) else -1)
             self.image_view.reveal(self.image_view.canvas.highlight_center(current))
 

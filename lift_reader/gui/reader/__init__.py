@@ -1,0 +1,1 @@
+"""The reader: pages of a book, shown by MuPDF or as plain text, with find."""

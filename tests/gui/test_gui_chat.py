@@ -1,0 +1,105 @@
+"""Chat: answers stream in, name their pages, are saved, and come back when the book reopens."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QUrl
+
+from gui_helpers import SAMPLE_STORY, open_book
+
+
+def _ask(qtbot, panel, question: str, monkeypatch=None) -> list:
+    pieces: list = []
+    if monkeypatch is not None:
+        original = panel._on_answer_yielded
+        monkeypatch.setattr(panel, "_on_answer_yielded", lambda item: (pieces.append(item), original(item)))
+    panel.input.setPlainText(question)
+    with qtbot.waitSignal(panel.answer_finished, timeout=60_000):
+        panel.ask_button.click()
+        assert panel.busy and panel.stop_button.isEnabled() and not panel.ask_button.isEnabled()
+    return pieces
+
+
+def test_without_an_adapter_chat_answers_from_the_context_and_says_so(qtbot, window, session, monkeypatch):
+    record = open_book(qtbot, window, SAMPLE_STORY)
+    panel = window.chat_panel
+    assert panel.mode == "lift+icl"
+    assert "not memorized" in panel.notice.text()
+    pieces = _ask(qtbot, panel, "Who is the keeper?", monkeypatch)
+    started, texts = pieces[0], pieces[1:]
+    assert started.mode == "icl" and "not memorized" in started.note and started.pages
+    assert len(texts) >= 2 and all(isinstance(t, str) for t in texts)  # streamed piece by piece
+    answer = panel.transcript.last_answer()
+    assert answer.complete and answer.text == "".join(texts).strip()
+    assert "page:1" in panel.view.toHtml() or "page:1" in panel.transcript.to_html("#888", "#00f")
+
+    messages = session.library.list_messages(record.content_hash)
+    assert [(m.role, m.complete) for m in messages] == [("user", True), ("assistant", True)]
+    assert messages[1].content == answer.text and messages[1].pages == tuple(started.pages)
+
+    panel.show_book(None)
+    panel.show_book(record)  # reopening the book restores the conversation
+    assert [e.text for e in panel.transcript.entries] == ["Who is the keeper?", answer.text]
+
+
+def test_page_links_jump_the_reader(qtbot, window):
+    open_book(qtbot, window, SAMPLE_STORY)
+    window.chat_panel.view.anchorClicked.emit(QUrl("page:4"))
+    assert window.reader.page == 4
+
+
+def test_stop_keeps_a_partial_answer_marked_as_stopped(qtbot, window, session):
+    record = open_book(qtbot, window, SAMPLE_STORY)
+    panel = window.chat_panel
+    panel.input.setPlainText("What happened to the heron?")
+    with qtbot.waitSignal(panel.answer_finished, timeout=60_000):
+        panel.ask_button.click()
+        panel.stop_button.click()
+    assert not panel.transcript.last_answer().complete
+    assert "(stopped)" in panel.view.toPlainText()
+    assert not session.library.list_messages(record.content_hash)[-1].complete
+
+
+def test_regenerate_replaces_the_last_answer(qtbot, window, session):
+    record = open_book(qtbot, window, SAMPLE_STORY)
+    panel = window.chat_panel
+    panel.mode_combo.setCurrentIndex(panel.mode_combo.findData("icl"))
+    assert not panel.notice.isVisible()
+    _ask(qtbot, panel, "Where is the lighthouse?")
+    first = panel.transcript.last_answer()
+    first_id, first_text = first.message_id, first.text
+    panel.copy_button.click()
+    assert qtbot_clipboard() == first_text
+    # A regenerated answer samples up to its length limit: stop it once a few pieces are in.
+    with qtbot.waitSignal(panel.answer_finished, timeout=60_000):
+        panel.regenerate_button.click()
+        qtbot.waitUntil(lambda: len(first.text) > 0, timeout=30_000)
+        panel.stop_button.click()
+    messages = session.library.list_messages(record.content_hash)
+    assert len(messages) == 2 and messages[1].id == first_id  # the same answer, answered again
+    assert panel.transcript.last_answer() is first and first.text == messages[1].content
+
+
+def qtbot_clipboard() -> str:
+    from PySide6.QtGui import QGuiApplication
+
+    return QGuiApplication.clipboard().text()
+
+
+def test_a_memorized_book_answers_with_its_adapter(qtbot, window, memorized_story):
+    window.library_panel.refresh()
+    with qtbot.waitSignal(window.book_opened, timeout=10_000):
+        window.show_record(memorized_story)
+    panel = window.chat_panel
+    assert not panel.notice.isVisible()
+    _ask(qtbot, panel, "Who is Admiral?")
+    answer = panel.transcript.last_answer()
+    assert answer.mode == "lift+icl" and not answer.note
+
+
+def test_lift_plus_rag_without_an_adapter_falls_back_to_rag(qtbot, window, monkeypatch):
+    open_book(qtbot, window, SAMPLE_STORY)
+    panel = window.chat_panel
+    panel.mode_combo.setCurrentIndex(panel.mode_combo.findData("lift+rag"))
+    assert "passages found" in panel.notice.text()
+    started = _ask(qtbot, panel, "What did Ysolde carry?", monkeypatch)[0]
+    assert started.mode == "rag" and "(RAG)" in started.note and started.pages

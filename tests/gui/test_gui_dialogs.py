@@ -1,0 +1,131 @@
+"""Adapters manager, Settings and About; starting the app for a screenshot; the layering rule."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+from gui_helpers import SAMPLE_STORY
+
+
+def _wait_idle(qtbot, dialog):
+    qtbot.waitUntil(lambda: not dialog._busy, timeout=30_000)
+
+
+def test_adapters_manager_renames_exports_deletes_and_imports(qtbot, session, memorized_story, monkeypatch,
+                                                              tmp_path, dialogs):
+    from lift_reader.gui.adapters_dialog import AdapterDetailsDialog, AdaptersDialog
+
+    dialog = AdaptersDialog(session)
+    qtbot.addWidget(dialog)
+    changes = []
+    dialog.adapters_changed.connect(lambda: changes.append(1))
+    assert dialog.table.rowCount() == 1
+    assert dialog.table.item(0, 0).text() == "Ledger v1" and dialog.table.item(0, 7).text() == "yes"
+    dialog.table.selectRow(0)
+
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Ledger final", True))
+    dialog.rename()
+    _wait_idle(qtbot, dialog)
+    assert [a.name for a in session.library.list_adapters()] == ["Ledger final"]
+    assert session.library.get_book(memorized_story.content_hash).active_adapter == "Ledger final"
+
+    archive = tmp_path / "ledger.zip"
+    dialog.select_name("Ledger final")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(archive), ""))
+    dialog.export()
+    _wait_idle(qtbot, dialog)
+    assert archive.is_file() and archive.stat().st_size > 0
+
+    details = AdapterDetailsDialog(dialog.selected())
+    qtbot.addWidget(details)
+    assert details.plot.point_count > 0
+
+    dialog.select_name("Ledger final")
+    dialog.delete()
+    _wait_idle(qtbot, dialog)
+    assert dialogs["questions"] and session.library.list_adapters() == []
+    assert dialog.table.rowCount() == 0
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(archive), ""))
+    dialog.import_archive()
+    _wait_idle(qtbot, dialog)
+    assert [a.name for a in session.library.list_adapters()] == ["Ledger final"]
+    assert session.library.get_book(memorized_story.content_hash).active_adapter == "Ledger final"
+    dialog.select_name("Ledger final")
+    dialog.activate()
+    assert len(changes) >= 4
+
+
+def test_importing_a_broken_archive_shows_one_readable_line(qtbot, session, monkeypatch, tmp_path, dialogs):
+    from lift_reader.gui.adapters_dialog import AdaptersDialog
+
+    dialog = AdaptersDialog(session)
+    qtbot.addWidget(dialog)
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"not a zip at all")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(bad), ""))
+    dialog.import_archive()
+    _wait_idle(qtbot, dialog)
+    message = dialogs["warnings"].pop()
+    assert message.startswith("Importing") and "Traceback" not in message
+
+
+def test_settings_dialog_saves_model_and_training_defaults(qtbot, prefs, tmp_path, dialogs):
+    from lift_reader.gui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(prefs)
+    qtbot.addWidget(dialog)
+    dialog.kind.setCurrentIndex(dialog.kind.findData("folder"))
+    dialog.location.setText(str(tmp_path))  # a folder without config.json: refused, with a reason
+    dialog.accept()
+    assert "config.json" in dialogs["warnings"].pop()
+    (tmp_path / "config.json").write_text("{}")
+    dialog.training.epochs.setValue(3)
+    dialog.answer_tokens.setValue(300)
+    dialog.device.setCurrentText("cpu")
+    dialog.accept()
+    assert prefs.model_ref == str(tmp_path) and prefs.device == "cpu"
+    assert prefs.memorize_defaults().epochs == 3 and prefs.answer_tokens() == 300
+
+
+def test_about_dialog_shows_hardware_and_copies_it(qtbot, session):
+    from lift_reader.gui.about_dialog import AboutDialog
+
+    dialog = AboutDialog(session)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: "torch" in dialog.system_info(), timeout=30_000)
+    dialog.copy_system_info()
+    from PySide6.QtGui import QGuiApplication
+
+    assert "data folder" in QGuiApplication.clipboard().text()
+
+
+def test_screenshot_mode_saves_the_window_with_the_book(qtbot, workspace, tmp_path, monkeypatch):
+    from lift_reader.gui.app import run_app
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # run_app installs its own
+    shot = tmp_path / "shot.png"
+    root = logging.getLogger("lift_reader")
+    handlers = list(root.handlers)
+    try:
+        assert run_app(open_path=str(SAMPLE_STORY), screenshot=str(shot), workspace=workspace) == 0
+    finally:
+        for handler in set(root.handlers) - set(handlers):
+            root.removeHandler(handler)
+            handler.close()
+    image = QImage(str(shot))
+    assert not image.isNull() and image.width() > 800
+    assert workspace.library.list_books()[0].title.startswith("The Lighthouse")
+
+
+def test_the_gui_does_not_import_torch():
+    code = ("import sys; import lift_reader.gui.app, lift_reader.gui.adapters_dialog, lift_reader.gui.about_dialog, "
+            "lift_reader.gui.settings_dialog; "
+            "bad = [m for m in ('torch', 'transformers', 'peft', 'bitsandbytes') if m in sys.modules]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
