@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("doctor", help="what this machine has and what the app will use")
     p = sub.add_parser("demo", help="memorize the sample story and answer questions about it")
     p.add_argument("--questions", type=int, default=4, help="how many sample questions to ask")
+    from lift_reader.cli_eval import add_eval_parser  # the eval command lives in its own module
+
+    add_eval_parser(sub)
     p = sub.add_parser("gui", help="open the desktop app")
     p.add_argument("--open", dest="open_path", type=Path, help="a book to open")
     p.add_argument("--screenshot", type=Path, help="save a screenshot of the window once the book is shown, then exit")
@@ -108,8 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _ask_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--mode", default="lift+icl", choices=["lift+icl", "icl", "lift"],
-                   help="lift+icl: adapter + head/tail of the book (default); icl: no adapter; lift: no context")
+    p.add_argument("--mode", default="lift+icl", choices=["lift+icl", "icl", "lift", "rag", "lift+rag"],
+                   help="lift+icl: adapter + head/tail of the book (default); icl: no adapter; lift: no context; "
+                        "rag / lift+rag: passages retrieved for the question instead of head/tail")
     p.add_argument("--context-tokens", type=int, default=None, help="book tokens in the prompt (head + tail)")
     p.add_argument("--max-new-tokens", type=_positive_int, default=200)
     p.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
@@ -131,14 +135,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return getattr(cli_commands, f"cmd_{args.command}")(args)
     except PasswordRequiredError as err:
-        print(f"error: {err} (use --password)", file=sys.stderr)
+        print(f"error: {_one_line(err)} (use --password)", file=sys.stderr)
         return err.exit_code
     except LiftReaderError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {_one_line(err)}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("\nstopped", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _one_line(err: Exception) -> str:
+    """The message with control characters (a newline in a file name, say) made visible."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(err))
 
 
 def _quiet_libraries() -> None:

@@ -39,6 +39,7 @@ def load_book_text(content_hash: str) -> BookText | None:
                         author=data["author"], format=data["format"],
                         source_path=Path(data["source_path"]) if data["source_path"] else None,
                         toc=[TocEntry(*e) for e in data["toc"]])
-    except (OSError, ValueError, KeyError, TypeError):
+        matches = book.content_hash == content_hash
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    return book if book.content_hash == content_hash else None
+    return book if matches else None

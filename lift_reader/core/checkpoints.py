@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from lift_reader.store.atomic import staging_folder
+from lift_reader.store.atomic import recover_folder, staging_folder
 
 STATE_FILE = "state.json"
 WEIGHTS_FILE = "trainable.safetensors"
@@ -57,6 +57,7 @@ def save_checkpoint(folder: Path, state: RunState, model: torch.nn.Module, optim
 
 def read_state(folder: Path) -> RunState | None:
     """The saved progress, or None when there is no usable checkpoint."""
+    recover_folder(folder)  # a crash between the two renames of a save leaves it aside
     path = folder / STATE_FILE
     if not path.is_file():
         return None

@@ -89,8 +89,11 @@ class LoadedModel:
         """Load an adapter folder onto the base (once) and make it active."""
         from peft import PeftModel
 
+        from lift_reader.store.adapters import validate_adapter_folder
+
         key = peft_key(name)
         if name not in self.attached:
+            validate_adapter_folder(folder)  # safetensors only: pickle-based weights are refused
             try:
                 if self.is_peft:
                     self.model.load_adapter(str(folder), adapter_name=key, is_trainable=False)

@@ -12,18 +12,14 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
-from lift_reader.core.answering import AnswerStream, AskSettings, prepare_answer
 from lift_reader.core.book import BookText
 from lift_reader.core.book_cache import cache_dir, load_book_text, save_book_text
-from lift_reader.core.estimate import MemorizeEstimate, estimate_memorize, record_throughput
-from lift_reader.core.lora import drop_training_adapter, save_adapter_weights
-from lift_reader.core.models import LoadedModel, load_model
+from lift_reader.core.cancel import CancelToken
 from lift_reader.core.prompts import Turn
 from lift_reader.core.segments import BookTokens, tokenize_book, tokenizer_fingerprint
 from lift_reader.core.settings import MemorizeSettings, job_key
-from lift_reader.core.training import CancelToken, MemorizeJob, TrainEvent
 from lift_reader.errors import BadInputError, NotFoundError
 from lift_reader.store import adapters as adapter_files
 from lift_reader.store.archive import export_adapter, import_adapter
@@ -31,6 +27,12 @@ from lift_reader.store.atomic import staging_folder
 from lift_reader.store.library import Library
 from lift_reader.store.paths import checkpoints_dir, data_home
 from lift_reader.store.records import AdapterRecord, BookRecord, validate_adapter_name
+
+if TYPE_CHECKING:  # torch-heavy modules load on first use: `lift-reader add` stays quick
+    from lift_reader.core.answering import AnswerStream, AskSettings
+    from lift_reader.core.estimate import MemorizeEstimate
+    from lift_reader.core.models import LoadedModel
+    from lift_reader.core.training import MemorizeJob, TrainEvent
 
 
 @dataclass
@@ -67,6 +69,8 @@ class Workspace:
     @property
     def lm(self) -> LoadedModel:
         if self._lm is None:
+            from lift_reader.core.models import load_model
+
             self._lm = load_model(self.model_ref, device=self.device, precision=self.precision,
                                   progress=self.progress)
         return self._lm
@@ -155,6 +159,8 @@ class Workspace:
 
     def estimate(self, record: BookRecord, settings: MemorizeSettings, *, probe: bool = True) -> MemorizeEstimate:
         """Tokens, steps, time and memory; ``probe`` times two training passes (needs the model lane)."""
+        from lift_reader.core.estimate import estimate_memorize
+
         tokens = self._tokens_for_settings(record, settings)
         if not probe:  # arithmetic only: may run while another book is memorizing
             return estimate_memorize(self.lm, len(tokens), settings)
@@ -162,6 +168,8 @@ class Workspace:
             return estimate_memorize(self.lm, len(tokens), settings, probe_ids=tokens.ids[: settings.segment_length])
 
     def memorize_job(self, record: BookRecord, settings: MemorizeSettings) -> MemorizeJob:
+        from lift_reader.core.training import MemorizeJob
+
         tokens = self._tokens_for_settings(record, settings)
         key = job_key(record.content_hash, self.lm.identity.fingerprint, settings)
         aux: list = []
@@ -187,6 +195,8 @@ class Workspace:
             finished = job.state.finished
             adapter = None
             if finished:
+                from lift_reader.core.estimate import record_throughput
+
                 speed = job.state.tokens_seen / max(job.state.elapsed_s, 1e-6)
                 record_throughput(self.lm, settings, speed)
                 adapter = self._save_adapter(record, job, adapter_name, time.perf_counter() - started)
@@ -197,6 +207,8 @@ class Workspace:
                 on_saved(outcome)
 
     def _save_adapter(self, record: BookRecord, job: MemorizeJob, name: str | None, duration: float) -> AdapterRecord:
+        from lift_reader.core.lora import drop_training_adapter, save_adapter_weights
+
         book = self.book_text(record)
         existing = {a.name for a in self.library.list_adapters()}
         name = validate_adapter_name(name) if name else _default_adapter_name(book.title, existing)
@@ -250,9 +262,12 @@ class Workspace:
         self.lm.attach_adapter(adapter.name, Path(adapter.path))
         return adapter.name
 
-    def ask(self, record: BookRecord, question: str, settings: AskSettings = AskSettings(), *,
+    def ask(self, record: BookRecord, question: str, settings: AskSettings | None = None, *,
             history: list[Turn] | None = None, cancel: CancelToken | None = None) -> AnswerStream:
         """Prepare an answer stream (iterate it under ``model_lock`` to generate)."""
+        from lift_reader.core.answering import AskSettings, prepare_answer
+
+        settings = settings or AskSettings()
         with self.model_lock:
             adapter = self.activate_adapter_for(record) if settings.uses_adapter else None
             book = self.book_text(record)

@@ -22,6 +22,7 @@ from lift_reader.store.atomic import (
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_text,
+    recover_folder,
     replace_folder,
     staging_folder,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "logs_dir",
     "models_dir",
     "read_meta",
+    "recover_folder",
     "remove_adapter_folder",
     "replace_folder",
     "staging_folder",

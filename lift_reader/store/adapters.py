@@ -33,7 +33,7 @@ from typing import Any
 from lift_reader import __version__
 from lift_reader.errors import AdapterError, BadInputError
 from lift_reader.store import paths
-from lift_reader.store.atomic import atomic_write_json, os_errors_as_store_errors
+from lift_reader.store.atomic import atomic_write_json, os_errors_as_store_errors, recover_folder
 from lift_reader.store.records import utc_now, validate_adapter_name
 
 META_FILE = "lift_adapter.json"
@@ -143,6 +143,8 @@ def write_meta(folder: Path | str, meta: AdapterMeta) -> None:
 def read_meta(folder: Path | str) -> AdapterMeta:
     """Read ``lift_adapter.json``; AdapterError if it is missing or broken."""
     path = Path(folder) / META_FILE
+    if not Path(folder).exists():
+        recover_folder(folder)  # a save interrupted between its two renames
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -188,6 +190,8 @@ def validate_adapter_folder(folder: Path | str) -> Path:
     plain peft folder passes. Returns the folder as a Path.
     """
     folder = Path(folder)
+    if not folder.exists():
+        recover_folder(folder)  # a save interrupted between its two renames
     if not folder.is_dir():
         raise AdapterError(f"adapter folder not found: {folder}")
     for root, _dirs, files in os.walk(folder):

@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import json
 import os
+import re
 import secrets
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from lift_reader.errors import StoreError
+from lift_reader.errors import LiftReaderError, StoreError
 
 _READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 
@@ -107,9 +110,18 @@ def atomic_write_json(path: Path | str, obj: Any) -> None:
 
     Serialised before anything touches the disk, so an unserialisable object
     (or NaN, which strict JSON forbids) raises without harming the old file.
+    Strings that are not valid Unicode (lone surrogates) are written as
+    escapes and read back unchanged.
     """
     text = json.dumps(obj, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
-    atomic_write_text(path, text)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (an undecodable byte in a file name, kept by
+        # Python as U+DC80-U+DCFF) cannot be UTF-8; as a JSON escape it can,
+        # and json.loads gives back the very same string.
+        data = (json.dumps(obj, ensure_ascii=True, indent=2, allow_nan=False) + "\n").encode("ascii")
+    atomic_write_bytes(path, data)
 
 
 # --- folders -----------------------------------------------------------------
@@ -168,6 +180,75 @@ def replace_folder(staged: Path | str, dest: Path | str, *, overwrite: bool = Tr
     shutil.rmtree(old, ignore_errors=True)
 
 
+# Staging folders older than this belong to a save that crashed (saves take
+# seconds to minutes); younger ones may belong to a save still running.
+STALE_STAGING_S = 24 * 3600
+
+
+def recover_folder(dest: Path | str) -> bool:
+    """Repair what a crash in the middle of saving ``dest`` left behind.
+
+    ``replace_folder`` moves the previous folder aside to ``.<name>.old-*``
+    and then moves the new one in; a crash between the two renames leaves no
+    folder at ``dest`` and the complete previous version under the hidden
+    name.  That version is put back (the newest, if several).  Leftovers of
+    finished swaps (``.old-*`` beside an existing ``dest``) and staging
+    folders of crashed saves older than a day are deleted.  Returns True when
+    a previous folder was restored.  Never raises for a read-only or missing
+    parent: recovery is best effort, the caller's own error says the rest.
+    """
+    dest = Path(dest)
+    try:
+        olds = [p for p in dest.parent.glob(f".{glob.escape(dest.name)}.old-*") if p.is_dir() and not p.is_symlink()]
+        restored = False
+        if olds and not (dest.exists() or dest.is_symlink()):
+            newest = max(olds, key=lambda p: p.stat().st_mtime)
+            os.replace(newest, dest)
+            _fsync_dir(dest.parent)
+            olds.remove(newest)
+            restored = True
+        if dest.exists():
+            for old in olds:
+                shutil.rmtree(old, ignore_errors=True)
+        cutoff = time.time() - STALE_STAGING_S
+        for staged in dest.parent.glob(f".{glob.escape(dest.name)}.staging-*"):
+            if staged.is_dir() and not staged.is_symlink() and staged.stat().st_mtime < cutoff:
+                shutil.rmtree(staged, ignore_errors=True)
+        return restored
+    except OSError:
+        return False
+
+
+# What safetensors (Rust) and torch.save report when a write fails: they do
+# not raise OSError, but their messages carry the errno or say what failed.
+_IO_FAILURE = re.compile(
+    r"os error (?P<code>\d+)|\[Errno (?P<errno>\d+)\]|(?P<nospace>No space left on device|Disk quota exceeded)"
+    r"|(?P<torch>PytorchStreamWriter failed writing|file write failed|inline_container\.cc)",
+    re.IGNORECASE,
+)
+
+
+def _save_failure(exc: BaseException, dest: Path) -> StoreError | None:
+    """A StoreError for a write that failed inside a staging block, or None if ``exc`` is something else."""
+    if isinstance(exc, OSError):
+        return store_error(exc, "saving", dest)
+    if not isinstance(exc, Exception) or isinstance(exc, LiftReaderError):
+        return None
+    message = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    match = _IO_FAILURE.search(message)
+    if match is None:
+        return None
+    code = match.group("code") or match.group("errno")
+    if code is not None:
+        number = int(code)
+    elif match.group("nospace"):
+        number = errno.EDQUOT if "quota" in match.group("nospace").lower() else errno.ENOSPC
+    else:
+        number = errno.EIO
+    return store_error(OSError(number, os.strerror(number) if code or match.group("nospace") else message), "saving",
+                       dest)
+
+
 @contextlib.contextmanager
 def staging_folder(dest: Path | str) -> Iterator[Path]:
     """Yield an empty folder next to ``dest``; on success it becomes ``dest``.
@@ -178,15 +259,25 @@ def staging_folder(dest: Path | str) -> Iterator[Path]:
             model.save_pretrained(tmp)
             write_meta(tmp, meta)
         # here the adapter folder is complete, or untouched if the block raised
+
+    A write failing in the block (disk full, read-only folder) is raised as
+    a StoreError; other exceptions pass through unchanged.
     """
     dest = Path(dest)
     with os_errors_as_store_errors("saving", dest):
         dest.parent.mkdir(parents=True, exist_ok=True)
+        recover_folder(dest)  # a crash during the last save must not make this one lose the previous folder
         tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.staging-"))
     try:
         yield tmp
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        # A full disk or a read-only folder makes the writers in the block
+        # fail (OSError, or safetensors' and torch's own errors): say so in
+        # one line instead of letting a library's traceback through.
+        failure = _save_failure(exc, dest)
+        if failure is not None:
+            raise failure from exc
         raise
     try:
         replace_folder(tmp, dest)

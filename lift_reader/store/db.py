@@ -96,6 +96,20 @@ def sqlite_store_error(exc: sqlite3.Error, db_path: Path) -> StoreError:
     return StoreError(f"library database error ({exc}): {db_path}")
 
 
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Undo the open transaction, if SQLite has not already done so.
+
+    After some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM...) SQLite
+    rolls the transaction back by itself; a second ROLLBACK would then fail
+    with "no transaction is active" and hide the error that matters.
+    """
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # the original error is the one to report
+
+
 class Database:
     """An open, migrated library file with serialised, transactional access."""
 
@@ -133,6 +147,8 @@ class Database:
                 yield
             except sqlite3.Error as exc:
                 raise sqlite_store_error(exc, self.db_path) from exc
+            except UnicodeEncodeError as exc:  # a lone surrogate bound as a parameter
+                raise StoreError(f"cannot save text that is not valid Unicode in the library {self.db_path}") from exc
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -154,7 +170,7 @@ class Database:
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
             conn.execute("COMMIT")
 
@@ -173,7 +189,7 @@ class Database:
                         conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {step + 1}")
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
             conn.execute("COMMIT")
 

@@ -62,6 +62,21 @@ def _pages_json(pages: Iterable[int]) -> str:
     return json.dumps(sorted({int(p) for p in pages}))
 
 
+def storable(text: str) -> str:
+    """``text`` as SQLite can store it (UTF-8).
+
+    Python keeps the undecodable bytes of a file name (or of a command-line
+    argument) as lone surrogates, which UTF-8 cannot encode; they are stored
+    as ``\\xNN`` escapes instead. Everything else passes unchanged, and the
+    same mapping is applied when looking a path up, so lookups still match.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text
+
+
 def _no_book(content_hash: str) -> NotFoundError:
     return NotFoundError(f"no book with hash {content_hash[:12]} in the library")
 
@@ -95,7 +110,7 @@ class Library(Database):
         if not (len(content_hash) >= HASH_PREFIX_MIN and _HEX.fullmatch(content_hash)):
             raise BadInputError(f"not a content hash: {record.content_hash!r}")
         now = utc_now()
-        path = str(Path(record.path).expanduser().resolve())
+        path = storable(str(Path(record.path).expanduser().resolve()))
         with self.write() as conn:
             conn.execute(
                 """INSERT INTO books (content_hash, path, title, author, format, pages, chars, tokens,
@@ -106,7 +121,7 @@ class Library(Database):
                        format = excluded.format, pages = excluded.pages, chars = excluded.chars,
                        tokens = COALESCE(excluded.tokens, books.tokens),
                        last_opened_at = excluded.last_opened_at""",
-                (content_hash, path, record.title, record.author, record.format, record.pages,
+                (content_hash, path, storable(record.title), storable(record.author), record.format, record.pages,
                  record.chars, record.tokens, now, now, max(1, record.last_page)),
             )
         return self._require_book(content_hash)
@@ -141,7 +156,7 @@ class Library(Database):
                 return _book(rows[0])
         # Not a hash (or no hash matched): try it as a path; a file named like
         # a hex string still works.
-        path = str(Path(text).expanduser().resolve())
+        path = storable(str(Path(text).expanduser().resolve()))
         with self.read() as conn:
             row = conn.execute(
                 _BOOK_SELECT + " WHERE b.path = ? ORDER BY b.last_opened_at DESC LIMIT 1", (path,)
@@ -336,7 +351,7 @@ class Library(Database):
                 raise _no_book(book_hash)
             cur = conn.execute(
                 f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?)",
-                (book_hash.lower(), role, content, mode, _pages_json(pages), utc_now(), int(complete)),
+                (book_hash.lower(), role, storable(content), mode, _pages_json(pages), utc_now(), int(complete)),
             )
         assert cur.lastrowid is not None  # always set after a successful INSERT
         return cur.lastrowid
@@ -345,7 +360,7 @@ class Library(Database):
         self, message_id: int, content: str, complete: bool, *, pages: Iterable[int] | None = None
     ) -> None:
         """Replace a message's text (and cited pages, when given) as it streams in."""
-        sql, params = "UPDATE messages SET content = ?, complete = ?", [content, int(complete)]
+        sql, params = "UPDATE messages SET content = ?, complete = ?", [storable(content), int(complete)]
         if pages is not None:
             sql += ", pages_json = ?"
             params.append(_pages_json(pages))

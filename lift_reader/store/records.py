@@ -109,7 +109,8 @@ def validate_adapter_name(name: str) -> str:
     if cleaned in (".", ".."):
         raise BadInputError(f"{cleaned!r} is not a usable adapter name")
     # Cc: control characters (newlines, tabs, NUL); Cf: invisible format
-    # characters such as right-to-left overrides, which can disguise a name.
-    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in cleaned):
+    # characters such as right-to-left overrides, which can disguise a name;
+    # Cs: lone surrogates (undecodable command-line bytes), not storable.
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in cleaned):
         raise BadInputError(f"an adapter name cannot contain control characters: {cleaned!r}")
     return cleaned

@@ -11,10 +11,12 @@ import os
 from pathlib import Path
 
 from lift_reader.core.book import BookText
+from lift_reader.core.documents.containers import check_zip_book
 from lift_reader.core.documents.pymupdf_loader import FORMAT_NAMES, load_pymupdf_book
 from lift_reader.core.documents.sniffing import HEAD_BYTES, describe, sniff
 from lift_reader.core.documents.text_loader import load_text_book
 from lift_reader.errors import (
+    BadInputError,
     BookError,
     BookTooLargeError,
     CorruptBookError,
@@ -64,6 +66,25 @@ def open_book(
     password needed or wrong), and ``NotFoundError`` for a missing file.
     """
     path = Path(path)
+    try:
+        return _open_book(path, password, max_bytes=max_bytes, max_chars=max_chars)
+    except BadInputError as err:
+        # Messages name the file, and a file name may hold a line break or a
+        # terminal escape: the one-line promise must hold whatever the name.
+        message = _printable(str(err))
+        if message != str(err):
+            err.args = (message, *err.args[1:])
+        raise
+
+
+def _printable(message: str) -> str:
+    """Control characters and lone surrogates written as escapes (``\\n``, ``\\udce9``)."""
+    if message.isprintable():
+        return message
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in message)
+
+
+def _open_book(path: Path, password: str | None, *, max_bytes: int, max_chars: int) -> BookText:
     data_head = _read_head(path, max_bytes)
     kind = sniff(data_head)
     fmt = _choose_format(path, kind, data_head)
@@ -72,6 +93,8 @@ def open_book(
         raise CorruptBookError(f"{path.name} is not a valid {FORMAT_NAMES[fmt]} file (it looks like {describe(kind)}).")
     if fmt == "txt":
         return load_text_book(path, _read_all(path), max_chars=max_chars)
+    if kind == "zip":
+        check_zip_book(path, FORMAT_NAMES[fmt], max_bytes=max_bytes)
     return load_pymupdf_book(path, fmt, password, max_chars=max_chars)
 
 

@@ -7,6 +7,11 @@ numbers its outline uses for the table of contents).
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pymupdf
@@ -19,6 +24,7 @@ from lift_reader.core.documents.paragraphs import layout_text
 from lift_reader.core.documents.titles import clean_author, clean_title, title_from_path, title_from_type_size
 from lift_reader.core.documents.toc import toc_from_outline
 from lift_reader.errors import (
+    BookError,
     BookTooLargeError,
     CorruptBookError,
     EmptyBookError,
@@ -32,21 +38,53 @@ FORMAT_NAMES = {"pdf": "PDF", "xps": "XPS", "cbz": "CBZ", "epub": "EPUB", "mobi"
 # images (we only want text, and image data would make "dict" slow).
 _TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
 _PICTURE_CHECK_PAGES = 10
+# MuPDF lays out a reflowable book one chapter file at a time, and reading
+# one page costs time in proportion to its whole chapter: a book that is one
+# giant paragraph (a few MB of text in one file) takes hours.  After a few
+# seconds of reading we project the total and refuse a book that would take
+# longer than this, instead of seeming to hang.
+EXTRACT_BUDGET_S = 600.0
+_PROJECT_AFTER_S = 5.0
+
+
+def _route_pymupdf_output() -> None:
+    """Send PyMuPDF's own diagnostics to the ``logging`` module at DEBUG level.
+
+    By default PyMuPDF prints them to stdout: a damaged PDF's broken link
+    makes it print a whole Python traceback in the middle of the CLI's
+    output, although the book loads fine.  Users who set PYMUPDF_LOG or
+    PYMUPDF_MESSAGE keep their choice.
+    """
+    logger = logging.getLogger("lift_reader.documents.pymupdf")
+    for env, setter in (("PYMUPDF_LOG", "set_log"), ("PYMUPDF_MESSAGE", "set_messages")):
+        if not os.environ.get(env) and hasattr(pymupdf, setter):
+            with contextlib.suppress(Exception):
+                getattr(pymupdf, setter)(pylogging_logger=logger, pylogging_level=logging.DEBUG)
+
+
+_route_pymupdf_output()
 
 
 def load_pymupdf_book(path: Path, fmt: str, password: str | None, *, max_chars: int) -> BookText:
     """Open ``path`` (already sniffed as ``fmt``) and turn it into a BookText."""
     doc = _open(path, fmt)
     try:
-        if fmt == "pdf":
-            _check_complete(path, doc)
-        _unlock(doc, path, password)
-        if doc.page_count == 0:
+        # MuPDF parses lazily: a damaged file may only fail when its pages are
+        # counted or laid out (an EPUB with a broken deflate stream, a PDF
+        # with a bad object), so every call on ``doc`` is guarded.
+        with _mupdf_errors(path, fmt):
+            if fmt == "pdf":
+                _check_complete(path, doc)
+            _unlock(doc, path, password)
+            page_count = doc.page_count  # not free for reflowable books: ask once
+            fixed_layout = not doc.is_reflowable
+        if page_count == 0:
             raise EmptyBookError(f"{path.name} has no pages.")
-        fixed_layout = not doc.is_reflowable
-        raw_pages, title_lines = _extract_pages(doc, path, fixed_layout, max_chars)
+        raw_pages, title_lines = _extract_pages(doc, path, page_count, fixed_layout, max_chars)
         if not any(page.strip() for page in raw_pages):
-            if fixed_layout and _has_pictures(doc):
+            with _mupdf_errors(path, fmt):
+                pictures = fixed_layout and _has_pictures(doc, page_count)
+            if pictures:
                 raise ScannedBookError(
                     f"{path.name} looks scanned; no text to memorize (its pages are images without a text layer; "
                     "run OCR on it first)."
@@ -57,9 +95,10 @@ def load_pymupdf_book(path: Path, fmt: str, password: str | None, *, max_chars: 
         if not text.strip():
             raise EmptyBookError(f"{path.name} contains no text besides page furniture and boilerplate.")
         toc = toc_from_outline(_outline(doc), text, page_starts)
-        metadata = doc.metadata or {}
+        metadata = _metadata(doc)
     finally:
-        doc.close()
+        with contextlib.suppress(Exception):
+            doc.close()
     title = clean_title(metadata.get("title")) or title_from_type_size(title_lines) or title_from_path(path)
     return BookText(
         text=text,
@@ -78,6 +117,20 @@ def _open(path: Path, fmt: str) -> pymupdf.Document:
         return pymupdf.open(path) if fmt == "html" else pymupdf.open(path, filetype=fmt)
     except Exception as err:  # MuPDF raises FileDataError, RuntimeError, ValueError...
         raise CorruptBookError(f"{path.name} could not be opened as {FORMAT_NAMES[fmt]}: {_one_line(err)}") from err
+
+
+@contextlib.contextmanager
+def _mupdf_errors(path: Path, fmt: str) -> Iterator[None]:
+    """Any MuPDF failure inside the block becomes a one-line CorruptBookError."""
+    try:
+        yield
+    except BookError:
+        raise
+    except OSError as err:  # the file went away or became unreadable while we read it
+        raise BookError(f"{path.name} could not be read: {err.strerror or _one_line(err)}.") from err
+    except Exception as err:  # MuPDF raises FileDataError, RuntimeError, ValueError...
+        name = FORMAT_NAMES[fmt]
+        raise CorruptBookError(f"{path.name} is damaged and cannot be read as {name}: {_one_line(err)}") from err
 
 
 def _one_line(err: Exception) -> str:
@@ -104,13 +157,13 @@ def _unlock(doc: pymupdf.Document, path: Path, password: str | None) -> None:
 
 
 def _extract_pages(
-    doc: pymupdf.Document, path: Path, fixed_layout: bool, max_chars: int
+    doc: pymupdf.Document, path: Path, page_count: int, fixed_layout: bool, max_chars: int
 ) -> tuple[list[str], list[Line]]:
     """Raw per-page texts, and the lines of the first page with text (for a title guess)."""
     pages: list[str] = []
     title_lines: list[Line] = []
     total = 0
-    page_count = doc.page_count  # not free for reflowable books: ask once
+    started = time.monotonic()
     for number in range(page_count):
         try:
             page = doc.load_page(number)
@@ -126,16 +179,37 @@ def _extract_pages(
                 f"{path.name} holds more than {max_chars:,} characters of text; that is too long to memorize."
             )
         pages.append(text)
+        _check_pace(path, started, number + 1, page_count)
     return pages, title_lines
 
 
-def _has_pictures(doc: pymupdf.Document) -> bool:
+def _check_pace(path: Path, started: float, done: int, page_count: int) -> None:
+    """BookTooLargeError when reading all pages at this pace would take far too long."""
+    elapsed = time.monotonic() - started
+    if elapsed < _PROJECT_AFTER_S or done >= page_count:
+        return
+    projected = elapsed / done * page_count
+    if projected > EXTRACT_BUDGET_S:
+        raise BookTooLargeError(
+            f"{path.name} would take about {projected / 60:,.0f} minutes to read ({page_count:,} pages at "
+            f"{elapsed / done:.1f} s each: its chapters are extremely long); convert it to text first."
+        )
+
+
+def _has_pictures(doc: pymupdf.Document, page_count: int) -> bool:
     """Images or vector drawings (text turned into outlines) on the first pages."""
-    for number in range(min(doc.page_count, _PICTURE_CHECK_PAGES)):
+    for number in range(min(page_count, _PICTURE_CHECK_PAGES)):
         page = doc.load_page(number)
         if page.get_image_info() or page.get_drawings():
             return True
     return False
+
+
+def _metadata(doc: pymupdf.Document) -> dict:
+    try:
+        return doc.metadata or {}
+    except Exception:  # damaged metadata should not cost the reader the book either
+        return {}
 
 
 def _outline(doc: pymupdf.Document) -> list[list]:

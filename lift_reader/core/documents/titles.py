@@ -19,6 +19,10 @@ _GUTENBERG_PREFIX = re.compile(
     r"^(?:The )?Project Gutenberg(?:'s|\u2019s)?\s+e-?(?:book|text)(?:\s+#\d+)?(?:\s*:\s*|\s+of\s+)", re.IGNORECASE
 )
 _FILE_SUFFIX = re.compile(r"\.(?:docx?|pdf|tex|dvi|indd|rtf|odt|pages|qxd|ps|txt|html?|epub)$", re.IGNORECASE)
+# Characters that must never reach a terminal or a window title: C0/C1
+# controls (escape sequences, bells, line breaks), bidi overrides that make
+# text read backwards, and lone surrogates (undecodable bytes in a file name).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _JUNK = re.compile(
     r"^(?:untitled(?: document)?|title|no title|document\s*\d*|powerpoint presentation|slide\s*\d*"
     r"|none|null|unknown|anonymous|administrator|user|owner|author)$",
@@ -28,7 +32,7 @@ _JUNK = re.compile(
 
 def clean_title(raw: str | None) -> str:
     """A metadata title worth showing, or "" for junk."""
-    title = " ".join((raw or "").split())
+    title = safe_one_line(raw or "")
     title = _FILE_SUFFIX.sub("", _GUTENBERG_PREFIX.sub("", _OFFICE_PREFIX.sub("", title))).strip(" -:;,")
     letters = sum(char.isalpha() for char in title)
     if letters < 3 or letters < 0.4 * len(title) or _JUNK.match(title):
@@ -38,11 +42,16 @@ def clean_title(raw: str | None) -> str:
 
 def clean_author(raw: str | None) -> str:
     """One line; ``;``-separated lists get a space after each ``;``."""
-    author = " ".join((raw or "").split())
+    author = safe_one_line(raw or "")
     author = re.sub(r"\s*;\s*", "; ", author).strip(" ;,")
     if _JUNK.match(author) or not any(char.isalpha() for char in author):
         return ""
     return author
+
+
+def safe_one_line(text: str) -> str:
+    """``text`` on one line, without control characters, bidi overrides or lone surrogates."""
+    return " ".join(_UNSAFE.sub(" ", text).split())
 
 
 def title_from_path(path: Path) -> str:
@@ -50,9 +59,9 @@ def title_from_path(path: Path) -> str:
     gutenberg = re.fullmatch(r"pg(\d+)(?:-\d+)?", path.stem, re.IGNORECASE)
     if gutenberg:
         return f"Project Gutenberg eBook #{gutenberg.group(1)}"  # their download name, "pg1342.txt"
-    words = re.sub(r"[_\-.+]+", " ", path.stem).split()
+    words = re.sub(r"[_\-.+]+", " ", safe_one_line(path.stem)).split()
     if not words:
-        return path.name
+        return safe_one_line(path.name) or "Untitled"
     if all(word == word.lower() for word in words):
         words = [word[:1].upper() + word[1:] for word in words]
     return " ".join(words)
