@@ -53,12 +53,6 @@ def _memorize_settings(args, device: str):
 
 
 def cmd_memorize(args) -> int:
-    from tqdm import tqdm
-
-    from lift_reader.cli import EXIT_INTERRUPTED, install_sigint_cancel
-    from lift_reader.core.formatting import format_duration
-    from lift_reader.core.cancel import CancelToken
-
     ws = _workspace(args)
     record = _book(ws, args)
     settings = _memorize_settings(args, ws.lm.placement.device)
@@ -74,21 +68,34 @@ def cmd_memorize(args) -> int:
     if args.estimate:
         return 0
 
+    return _train_with_progress(ws, record, settings, resume=args.resume, name=args.name, book_arg=args.book)
+
+
+def _train_with_progress(ws, record, settings, *, resume: bool, name: str | None, book_arg: str) -> int:
+    """Run memorize with a terminal progress bar; Ctrl-C stops cleanly after a checkpoint."""
+    from tqdm import tqdm
+
+    from lift_reader.cli import EXIT_INTERRUPTED, install_sigint_cancel
+    from lift_reader.core.cancel import CancelToken
+    from lift_reader.core.formatting import format_duration
+
     cancel = CancelToken()
     install_sigint_cancel(cancel)
     bar = None
-    for event in ws.memorize(record, settings, resume=args.resume, cancel=cancel, adapter_name=args.name):
+    for event in ws.memorize(record, settings, resume=resume, cancel=cancel, adapter_name=name):
         if bar is None:
             bar = tqdm(total=event.total_steps, initial=event.step, unit="step", dynamic_ncols=True, file=sys.stderr)
         if event.kind == "step":
             bar.update(event.step - bar.n)
             bar.set_postfix(loss=f"{event.loss:.3f}", tok_s=f"{event.tokens_per_s:.0f}", refresh=False)
+        elif event.kind == "notice":
+            bar.write(event.message, file=sys.stderr)
     if bar is not None:
         bar.close()
     outcome = ws.last_outcome
     if outcome is None or not outcome.finished:
         steps = f"{outcome.steps}/{outcome.total_steps}" if outcome else "?"
-        print(f"stopped at step {steps}; checkpoint saved. Continue with: lift-reader memorize {args.book} --resume")
+        print(f"stopped at step {steps}; checkpoint saved. Continue with: lift-reader memorize {book_arg} --resume")
         return EXIT_INTERRUPTED
     a = outcome.adapter
     print(f"memorized in {outcome.steps} steps, final loss {outcome.final_loss:.3f}; adapter {a.name!r} "
@@ -248,9 +255,8 @@ def cmd_demo(args) -> int:
     print(f"Sample book: {record.title} ({record.chars:,} characters)")
     if ws.library.active_adapter(record.content_hash) is None:
         print("Memorizing it with the embedded model (a few minutes on a laptop CPU)...")
-        margs = _DemoArgs(book=str(story), name=None, resume=True, estimate=False, model=args.model,
-                          device=args.device, precision=args.precision)
-        code = cmd_memorize(margs)
+        settings = MemorizeSettings.for_hardware(ws.lm.placement.device)
+        code = _train_with_progress(ws, record, settings, resume=True, name=None, book_arg=str(story))
         if code:
             return code
     settings = AskSettings(mode="lift+icl")
@@ -260,14 +266,6 @@ def cmd_demo(args) -> int:
         _stream_answer(ws, record, item["question"], settings, history=[])
     print("\nTry your own: lift-reader ask", story, '"Who ...?"')
     return 0
-
-
-class _DemoArgs:
-    def __init__(self, **kwargs):
-        self.__dict__.update(kwargs)
-
-    def __getattr__(self, name):  # every unset memorize option falls back to the default
-        return None
 
 
 def cmd_gui(args) -> int:
