@@ -3,7 +3,9 @@
 Modes, as in the method:
 - ``icl``: the base model (adapter off) with the head and tail of the book;
 - ``lift``: the adapter alone, no book text in the prompt;
-- ``lift+icl`` (default): the adapter plus the head-and-tail context.
+- ``lift+icl`` (default): the adapter plus the head-and-tail context;
+- ``rag``: the base model with the passages most relevant to the question;
+- ``lift+rag``: the adapter plus those passages (``retrieval.py``).
 
 ``prepare_answer()`` builds the prompt and says which pages it holds;
 iterating the returned ``AnswerStream`` yields the answer's text pieces.
@@ -18,26 +20,32 @@ from lift_reader.core.book import BookText
 from lift_reader.core.context import EMPTY_CONTEXT, ContextWindow, head_tail_context
 from lift_reader.core.generation import SamplingSettings, stream_tokens
 from lift_reader.core.models import LoadedModel
-from lift_reader.core.prompts import Turn, encode_prompt, stop_strings_for
+from lift_reader.core.prompts import Turn, encode_prompt, encode_prompt_parts, stop_strings_for
 from lift_reader.core.segments import BookTokens
 from lift_reader.errors import BadInputError
 
-MODES = ("lift+icl", "icl", "lift")
+MODES = ("lift+icl", "icl", "lift", "rag", "lift+rag")
+RETRIEVAL_METHODS = ("bm25", "hybrid")
 
 
 @dataclass(frozen=True)
 class AskSettings:
     mode: str = "lift+icl"
-    """lift+icl (adapter + truncated context), icl (context only) or lift (adapter only)."""
+    """lift+icl (adapter + truncated context), icl (context only), lift (adapter only),
+    rag (retrieved passages only) or lift+rag (adapter + retrieved passages)."""
     context_tokens: int = 1024
-    """Book tokens in the prompt (head + tail); capped by the model's window."""
+    """Book tokens in the prompt (head + tail, or retrieved passages); capped by the model's window."""
     history_turns: int = 4
     """Earlier exchanges kept in the prompt, newest first, as long as they fit."""
     sampling: SamplingSettings = field(default_factory=SamplingSettings)
+    retrieval: str = "bm25"
+    """How rag modes rank passages: bm25, or hybrid (BM25 + embeddings, needs the 'embed' extra)."""
 
     def __post_init__(self):
         if self.mode not in MODES:
             raise BadInputError(f"unknown mode {self.mode!r}; choose one of {', '.join(MODES)}")
+        if self.retrieval not in RETRIEVAL_METHODS:
+            raise BadInputError(f"unknown retrieval {self.retrieval!r}; choose one of {', '.join(RETRIEVAL_METHODS)}")
         if self.context_tokens < 0:
             raise BadInputError("context size must be zero or more tokens")
 
@@ -47,7 +55,11 @@ class AskSettings:
 
     @property
     def uses_context(self) -> bool:
-        return self.mode in ("icl", "lift+icl")
+        return self.mode != "lift"
+
+    @property
+    def uses_retrieval(self) -> bool:
+        return self.mode.endswith("rag")
 
 
 @dataclass
@@ -62,19 +74,23 @@ class AnswerStream:
     adapter: str | None
     cancel: object = None
     text: str = ""
+    prefix_len: int = 0  # prompt tokens shared with later questions (cached between them)
 
     def __iter__(self) -> Iterator[str]:
-        stops = stop_strings_for(self.lm.tokenizer)
         if self.adapter is not None:
             self.lm.select_adapter(self.adapter)
-            pieces = stream_tokens(self.lm.model, self.lm.tokenizer, self.prompt_ids, self.settings.sampling,
-                                   stop_strings=stops, cancel=self.cancel)
-            yield from self._collect(pieces)
+            yield from self._collect(self._pieces())
         else:
             with self.lm.adapter_disabled():
-                pieces = stream_tokens(self.lm.model, self.lm.tokenizer, self.prompt_ids, self.settings.sampling,
-                                       stop_strings=stops, cancel=self.cancel)
-                yield from self._collect(pieces)
+                yield from self._collect(self._pieces())
+
+    def _pieces(self) -> Iterator[str]:
+        lm = self.lm
+        return stream_tokens(
+            lm.model, lm.tokenizer, self.prompt_ids, self.settings.sampling,
+            stop_strings=stop_strings_for(lm.tokenizer), cancel=self.cancel, prefix_len=self.prefix_len,
+            prompt_cache=lm.prompt_cache, cache_key=(lm.weights_version, self.adapter),
+        )
 
     def _collect(self, pieces: Iterator[str]) -> Iterator[str]:
         for piece in pieces:
@@ -123,13 +139,20 @@ def prepare_answer(
     if not question:
         raise BadInputError("the question is empty")
     if settings.uses_adapter and adapter is None:
-        raise BadInputError("this book has no memorized adapter yet: memorize it first, or ask in icl mode")
+        raise BadInputError("this book has no memorized adapter yet: memorize it first, or ask in icl or rag mode")
     reserve = settings.sampling.max_new_tokens + len(lm.tokenizer(question, add_special_tokens=False)["input_ids"]) + 64
     window = lm.context_window
     book_budget = min(settings.context_tokens, max(0, window - reserve)) if settings.uses_context else 0
-    context = head_tail_context(book, tokens, book_budget) if book_budget else EMPTY_CONTEXT
+    if not book_budget:
+        context = EMPTY_CONTEXT
+    elif settings.uses_retrieval:
+        from lift_reader.core.retrieval import retrieve_context
+
+        context = retrieve_context(book, tokens, question, book_budget, method=settings.retrieval)
+    else:
+        context = head_tail_context(book, tokens, book_budget)
     kept = _fit_history(lm, book.title, context, history or [], question, settings, window - reserve)
-    prompt_ids = encode_prompt(lm.tokenizer, book.title, context.text, kept, question)
+    prompt_ids, prefix_len = encode_prompt_parts(lm.tokenizer, book.title, context.text, kept, question)
     return AnswerStream(
         lm=lm,
         prompt_ids=prompt_ids,
@@ -138,6 +161,7 @@ def prepare_answer(
         settings=settings,
         adapter=adapter if settings.uses_adapter else None,
         cancel=cancel,
+        prefix_len=prefix_len,
     )
 
 

@@ -1,0 +1,101 @@
+"""``lift-reader eval``: measure answer quality per way of asking (see core/evaluation)."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+# The same names as core.evaluation.conditions.CONDITION_NAMES (a test checks); spelled out
+# here so that building the parser does not import torch.
+CONDITION_NAMES = ("closed", "icl", "lift", "lift+icl", "rag", "lift+rag", "full")
+
+
+def add_eval_parser(sub) -> None:
+    p = sub.add_parser("eval", help="evaluate answer quality on a question set (closed, icl, lift, rag, ...)",
+                       description="Score every question of a question set (one JSON document per line) under "
+                                   "each condition; writes results.json, results.md and results.png.")
+    p.add_argument("questions", type=Path, help="question set (.jsonl), e.g. ../shared/data/quality_dev.jsonl")
+    p.add_argument("--docs", type=_positive_int, help="only the first N documents")
+    p.add_argument("--doc-ids", help="only these documents (comma-separated doc_id values)")
+    p.add_argument("--conditions", nargs="+", default=["all"], metavar="NAME",
+                   help=f"which conditions (comma- or space-separated; default all): {', '.join(CONDITION_NAMES)}")
+    p.add_argument("--out", type=Path, help="output folder (default: eval-results/<question set name>)")
+    p.add_argument("--seed", type=int, default=0, help="seeds memorizing and the bootstrap (default 0)")
+    p.add_argument("--context-tokens", type=_positive_int,
+                   help="book tokens in the prompt for icl/rag modes (default: the app's, 1024 on CPU, 7800 on CUDA)")
+    p.add_argument("--max-new-tokens", type=_positive_int, default=32, help="length of greedy answers (default 32)")
+    p.add_argument("--retrieval", choices=["bm25", "hybrid"], default="bm25", help="passage ranking for rag modes")
+    p.add_argument("--resamples", type=_positive_int, default=1000, help="bootstrap resamples (default 1000)")
+    p.add_argument("--epochs", type=_positive_int, help="memorize: passes over the book")
+    p.add_argument("--lr", type=float, dest="learning_rate", help="memorize: peak learning rate")
+    p.add_argument("--segment-length", type=_positive_int, help="memorize: tokens per segment")
+    p.add_argument("--rank", type=_positive_int, dest="lora_rank", help="memorize: LoRA rank")
+    p.add_argument("--aux", action="store_true", dest="aux_tasks", default=None,
+                   help="memorize: also train auxiliary question/answer items")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def reproducing_command(args, context_tokens: int, conditions: tuple[str, ...], out: Path) -> str:
+    """The command line with every setting spelled out, so later default changes cannot alter it."""
+    parts = ["lift-reader"]
+    if args.model:
+        parts += ["--model", args.model]
+    if args.device != "auto":
+        parts += ["--device", args.device]
+    if args.precision != "auto":
+        parts += ["--precision", args.precision]
+    parts += ["eval", str(args.questions)]
+    if args.docs:
+        parts += ["--docs", str(args.docs)]
+    if args.doc_ids:
+        parts += ["--doc-ids", args.doc_ids]
+    parts += ["--conditions", ",".join(conditions), "--seed", str(args.seed), "--context-tokens", str(context_tokens),
+              "--max-new-tokens", str(args.max_new_tokens), "--retrieval", args.retrieval]
+    for flag, name in (("--epochs", "epochs"), ("--lr", "learning_rate"), ("--segment-length", "segment_length"),
+                       ("--rank", "lora_rank")):
+        if getattr(args, name) is not None:
+            parts += [flag, str(getattr(args, name))]
+    if args.aux_tasks:
+        parts.append("--aux")
+    if args.resamples != 1000:
+        parts += ["--resamples", str(args.resamples)]
+    parts += ["--out", str(out)]
+    return shlex.join(parts)
+
+
+def run_eval(args) -> int:
+    from lift_reader.cli import install_sigint_cancel
+    from lift_reader.cli_commands import _memorize_settings, _workspace
+    from lift_reader.core.evaluation import EvalConfig, evaluate, parse_conditions
+    from lift_reader.core.training import CancelToken
+
+    conditions = parse_conditions(args.conditions)
+    out = args.out or Path("eval-results") / args.questions.stem
+    ws = _workspace(args)
+    device = ws.lm.placement.device
+    context_tokens = args.context_tokens or (7800 if device.startswith("cuda") else 1024)
+    memorize = _memorize_settings(args, device)
+    config = EvalConfig(conditions=conditions, context_tokens=context_tokens, max_new_tokens=args.max_new_tokens,
+                        retrieval=args.retrieval, memorize=memorize, seed=args.seed, resamples=args.resamples)
+    command = reproducing_command(args, context_tokens, conditions, out)
+    print(command, file=sys.stderr)
+    cancel = CancelToken()
+    install_sigint_cancel(cancel)
+    doc_ids = [d.strip() for d in args.doc_ids.split(",") if d.strip()] if args.doc_ids else None
+    outputs = evaluate(ws, args.questions, config, out, docs=args.docs, doc_ids=doc_ids, command=command,
+                       show_progress=not args.quiet, cancel=cancel)
+    print(outputs.markdown)
+    print(f"wrote {outputs.json_path}, {outputs.markdown_path}"
+          + (f", {outputs.chart_path}" if outputs.chart_path else " (no chart: pip install 'lift-reader[eval]')"),
+          file=sys.stderr)
+    return 0
