@@ -49,8 +49,14 @@ def tiny_lm(tiny_parts):
     return wrap_loaded(copy.deepcopy(model), tok, label="tiny-llama", fingerprint="tiny0001")
 
 
-def shared_data(name: str) -> Path:
-    path = SHARED_DATA / name
-    if not path.exists():
-        pytest.skip(f"{path} not present (the shared data folder sits beside a development checkout only)")
-    return path
+@pytest.fixture
+def shared_data():
+    """shared_data(name) -> path in ../shared/data, or skip when that folder is absent."""
+
+    def find(name: str) -> Path:
+        path = SHARED_DATA / name
+        if not path.exists():
+            pytest.skip(f"{path} not present (the shared data folder sits beside a development checkout only)")
+        return path
+
+    return find

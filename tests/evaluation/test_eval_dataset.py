@@ -6,7 +6,6 @@ import pytest
 
 from lift_reader.core.evaluation import load_question_set, select_documents
 from lift_reader.errors import BadInputError
-from conftest import shared_data
 
 
 def _write(tmp_path, docs):
@@ -50,7 +49,7 @@ def test_bad_lines_are_named(tmp_path, broken, message):
     assert "line 1" in str(err.value)
 
 
-def test_the_shared_sets_load():
+def test_the_shared_sets_load(shared_data):
     quality = load_question_set(shared_data("quality_dev.jsonl"))
     loogle = load_question_set(shared_data("loogle_shortdep_qa.jsonl"))
     assert sum(len(d.items) for d in quality) == 361 and all(i.type == "mc" for d in quality for i in d.items)
