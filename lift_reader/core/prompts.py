@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# A base model that has answered tends to go on with another question or a new
-# paragraph: either ends the answer.
-BASE_MODEL_STOPS = ("\nQuestion:", "\n\n")
+# A base model that has answered tends to go on with another question, another
+# "Answer:" line or a new paragraph: any of them ends the answer.
+BASE_MODEL_STOPS = ("\nQuestion:", "\nAnswer:", "\n\n")
 
 
 @dataclass(frozen=True)

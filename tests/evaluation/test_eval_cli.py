@@ -39,8 +39,9 @@ def test_eval_command_writes_the_three_outputs(lift_home, tmp_path, capsys):
     out = tmp_path / "out"
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     try:  # in-process: a subprocess would spend most of its time importing torch
-        code = main(["--model", str(model), "--precision", "fp32", "eval", str(questions), "--conditions", "closed", "icl,rag",
-                     "--max-new-tokens", "4", "--resamples", "50", "--out", str(out), "--quiet"])
+        code = main(["--model", str(model), "--precision", "fp32", "eval", str(questions),
+                     "--conditions", "closed", "icl,rag", "--max-new-tokens", "4", "--resamples", "50",
+                     "--out", str(out), "--quiet"])
     finally:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)

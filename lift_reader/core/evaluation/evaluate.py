@@ -52,8 +52,8 @@ def _setup_lines(ws, config: EvalConfig, documents: list[EvalDocument], source: 
         f"window {lm.context_window:,} tokens; Python {platform.python_version()}",
         f"Context budget (icl, lift+icl, rag, lift+rag): {config.context_tokens} book tokens; "
         f"retrieval: {config.retrieval}; greedy answers of at most {config.max_new_tokens} tokens",
-        f"Memorizing: segments {m.segment_length}/{m.effective_stride}, {_count(m.epochs, 'epoch')}, lr {m.learning_rate:g} "
-        f"({m.schedule}), LoRA r={m.lora_rank} alpha={m.lora_alpha} on {m.target_modules}, "
+        f"Memorizing: segments {m.segment_length}/{m.effective_stride}, {_count(m.epochs, 'epoch')}, "
+        f"lr {m.learning_rate:g} ({m.schedule}), LoRA r={m.lora_rank} alpha={m.lora_alpha} on {m.target_modules}, "
         f"auxiliary QA {'on' if m.aux_tasks else 'off'}, seed {m.seed}",
         "Multiple choice: raw = highest option log-likelihood; calibrated = highest log p(option | prompt) "
         "minus log p(option | same prompt without book and question)",
