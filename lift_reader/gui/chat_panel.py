@@ -37,6 +37,7 @@ class ChatPanel(QWidget):
         self._worker: Worker | None = None
         self._streaming: ChatEntry | None = None
         self._streaming_hash: str | None = None
+        self._pending_question: ChatEntry | None = None  # asked, not yet saved by the answer job
         self._answer_failed = False
         self._render_timer = QTimer(self, singleShot=True, interval=_RENDER_MS, timeout=self._render)
 
@@ -102,7 +103,9 @@ class ChatPanel(QWidget):
         rows = [i for i, e in enumerate(self.transcript.entries) if e.message_id == live.message_id]
         if rows:
             self.transcript.entries[rows[0]] = live
-        else:  # not saved yet (still waiting for the model)
+        else:  # not saved yet (still waiting for the model): nor is its question
+            if self._pending_question is not None:
+                self.transcript.entries.append(self._pending_question)
             self.transcript.entries.append(live)
 
     def _update_notice(self) -> None:
@@ -150,7 +153,8 @@ class ChatPanel(QWidget):
         if not question or self.record is None or self.busy:
             return
         self.input.clear()
-        self.transcript.entries.append(ChatEntry("user", question, self.mode))
+        self._pending_question = ChatEntry("user", question, self.mode)
+        self.transcript.entries.append(self._pending_question)
         request = jobs.AnswerRequest(question, self.mode, max_new_tokens=self.prefs.answer_tokens())
         self._start(request, ChatEntry("assistant", "", self.mode, complete=False))
 
@@ -188,7 +192,8 @@ class ChatPanel(QWidget):
         entry = self._streaming
         if entry is None:
             return
-        if isinstance(item, jobs.AnswerStarted):
+        if isinstance(item, jobs.AnswerStarted):  # question and answer rows are in the library now
+            self._pending_question = None
             entry.message_id, entry.mode, entry.pages, entry.note = item.message_id, item.mode, item.pages, item.note
         else:
             entry.text += item
@@ -203,7 +208,7 @@ class ChatPanel(QWidget):
 
     def _on_answer_finished(self) -> None:
         entry, worker = self._streaming, self._worker
-        self._worker = self._streaming = self._streaming_hash = None
+        self._worker = self._streaming = self._streaming_hash = self._pending_question = None
         if entry is not None:
             entry.streaming = False
             entry.complete = worker is not None and not worker.cancelled and not self._answer_failed

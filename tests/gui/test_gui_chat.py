@@ -103,3 +103,17 @@ def test_lift_plus_rag_without_an_adapter_falls_back_to_rag(qtbot, window, monke
     assert "passages found" in panel.notice.text()
     started = _ask(qtbot, panel, "What did Ysolde carry?", monkeypatch)[0]
     assert started.mode == "rag" and "(RAG)" in started.note and started.pages
+
+
+def test_a_refresh_before_the_answer_starts_keeps_the_question(qtbot, window, session):
+    """The library refreshes the book (e.g. a memorize run just ended) while a question waits."""
+    record = open_book(qtbot, window, SAMPLE_STORY)
+    panel = window.chat_panel
+    panel.input.setPlainText("Who rang the bell?")
+    with qtbot.waitSignal(panel.answer_finished, timeout=60_000):
+        panel.ask_button.click()
+        panel.show_book(record)  # before the worker has saved anything
+        assert [e.role for e in panel.transcript.entries] == ["user", "assistant"]
+    assert [e.text for e in panel.transcript.entries][0] == "Who rang the bell?"
+    panel.show_book(record)
+    assert [e.role for e in panel.transcript.entries] == ["user", "assistant"]
