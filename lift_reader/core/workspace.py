@@ -181,12 +181,10 @@ class Workspace:
                            aux_items=aux)
 
     def memorize(self, record: BookRecord, settings: MemorizeSettings, *, resume: bool = False,
-                 cancel: CancelToken | None = None, adapter_name: str | None = None,
-                 on_saved: Callable[[MemorizeOutcome], None] | None = None) -> Iterator[TrainEvent]:
+                 cancel: CancelToken | None = None, adapter_name: str | None = None) -> Iterator[TrainEvent]:
         """Train, yielding progress; on completion save and register the adapter.
 
-        The outcome (adapter record, steps) is passed to ``on_saved`` and kept
-        in ``self.last_outcome``.
+        The outcome (adapter record, steps) is kept in ``self.last_outcome``.
         """
         with self.model_lock:
             job = self.memorize_job(record, settings)
@@ -203,8 +201,6 @@ class Workspace:
                 _remove_tree(job.checkpoint_dir)
             outcome = MemorizeOutcome(finished, adapter, job.state.step, job.total_steps, job.final_loss)
             self.last_outcome = outcome
-            if on_saved is not None:
-                on_saved(outcome)
 
     def _save_adapter(self, record: BookRecord, job: MemorizeJob, name: str | None, duration: float) -> AdapterRecord:
         from lift_reader.core.lora import drop_training_adapter, save_adapter_weights
