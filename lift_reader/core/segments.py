@@ -88,12 +88,25 @@ def _chunk_end(text: str, start: int) -> int:
 
 
 def tokenizer_fingerprint(tokenizer) -> str:
-    """Identity of a tokenizer's vocabulary, for caching token arrays."""
+    """Identity of a tokenizer's vocabulary, for caching token arrays.
+
+    Sorting a 262K-entry vocabulary takes a noticeable fraction of a second,
+    and every question looks the book's tokens up by it: computed once per
+    tokenizer object.
+    """
+    cached = getattr(tokenizer, "_lift_fingerprint", None)
+    if cached is not None:
+        return cached
     vocab = tokenizer.get_vocab()
     h = hashlib.sha256(str(len(vocab)).encode())
     for token, idx in sorted(vocab.items(), key=lambda kv: kv[1])[:5000]:
         h.update(f"{idx}:{token}".encode("utf-8", "replace"))
-    return h.hexdigest()[:16]
+    fingerprint = h.hexdigest()[:16]
+    try:
+        tokenizer._lift_fingerprint = fingerprint
+    except AttributeError:  # a tokenizer that refuses new attributes: recompute next time
+        pass
+    return fingerprint
 
 
 def default_stride(length: int) -> int:

@@ -3,23 +3,11 @@
 import pytest
 
 from lift_reader.core.answering import AskSettings, prepare_answer
-from lift_reader.core.book import BookText
 from lift_reader.core.context import MARKER, head_tail_context
 from lift_reader.core.generation import SamplingSettings, _safe_prefix, stream_tokens
 from lift_reader.core.prompts import Turn, completion_prompt, encode_prompt
-from lift_reader.core.segments import tokenize_book
 from lift_reader.errors import BadInputError
 
-
-@pytest.fixture
-def book(story_text):
-    # Synthetic pages of 2,000 characters so that page numbers can be checked.
-    return BookText(text=story_text, page_starts=list(range(0, len(story_text), 2000)), title="The Ledger")
-
-
-@pytest.fixture
-def tokens(book, tiny_parts):
-    return tokenize_book(book.text, tiny_parts[0])
 
 
 def test_head_tail_context_keeps_both_ends_and_cites_their_pages(book, tokens):

@@ -14,7 +14,6 @@ from lift_reader.core.book import BookText
 from lift_reader.core.context import MARKER
 from lift_reader.core.generation import SamplingSettings
 from lift_reader.core.passages import PassageSizes, split_passages
-from lift_reader.core.segments import tokenize_book
 from lift_reader.errors import BadInputError
 
 
@@ -24,15 +23,6 @@ def fresh_memory():
     yield
     retrieval.forget_indexes()
 
-
-@pytest.fixture
-def book(story_text):
-    return BookText(text=story_text, page_starts=list(range(0, len(story_text), 2000)), title="The Ledger")
-
-
-@pytest.fixture
-def tokens(book, tiny_parts):
-    return tokenize_book(book.text, tiny_parts[0])
 
 
 def _rare_word(book: BookText, lo: float = 0.4, hi: float = 0.6) -> tuple[str, int]:
