@@ -175,7 +175,9 @@ def load_from_folder(folder: Path, placement: Placement, *, label: str | None = 
             bnb_4bit_compute_dtype=torch.bfloat16,
             bnb_4bit_use_double_quant=True,
         )
-        kwargs["device_map"] = {"": placement.device if ":" in placement.device else f"{placement.device}:0"}
+        # "cuda" means the current device: under torchrun each rank has set its own.
+        index = placement.device if ":" in placement.device else f"cuda:{torch.cuda.current_device()}"
+        kwargs["device_map"] = {"": index}
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
         model = AutoModelForCausalLM.from_pretrained(str(folder), **kwargs)

@@ -27,6 +27,7 @@ import torch
 from lift_reader.core.auxiliary import AuxItem
 from lift_reader.core.cancel import CancelToken
 from lift_reader.core.checkpoints import RunState, load_checkpoint, read_state, save_checkpoint
+from lift_reader.core.distributed import SINGLE, Distributed
 from lift_reader.core.fused_loss import causal_lm_loss
 from lift_reader.core.lora import add_training_adapter, finish_training_adapter
 from lift_reader.core.models import LoadedModel
@@ -89,6 +90,7 @@ class MemorizeJob:
         checkpoint_dir: Path | None = None,
         aux_items: list[AuxItem] | None = None,
         adapter_name: str = "memorizing",
+        dist: Distributed = SINGLE,
     ):
         self.lm = lm
         self.tokens = tokens
@@ -97,6 +99,7 @@ class MemorizeJob:
         self.checkpoint_dir = checkpoint_dir
         self.aux_items = aux_items or []
         self.adapter_name = adapter_name
+        self.dist = dist  # under torchrun: this rank takes its share of each step's micro-batches
         self.plan = SegmentPlan.for_book(len(tokens), settings.segment_length, settings.stride)
         self.state = RunState(job_key=job_key, settings=settings.as_dict())
         self.state.total_steps = self.total_steps
@@ -173,15 +176,20 @@ class MemorizeJob:
             t0 = time.perf_counter()
             while True:
                 try:
-                    step_loss, step_tokens = self._accumulate(model, units, device, cancel)
+                    step_loss, step_tokens, stopped = self._accumulate(
+                        model, self.dist.shard(units), len(units), device, cancel)
                     break
                 except torch.OutOfMemoryError:
                     optimizer.zero_grad(set_to_none=True)
                     yield self._retry_smaller(device)
-            if step_loss is None:  # cancelled between micro-batches
+            if self.dist.enabled:  # every rank learns the step's loss and whether any rank was stopped
+                step_loss, step_tokens, stops = self.dist.sum_values(step_loss, step_tokens, float(stopped))
+                step_tokens, stopped = int(step_tokens), stops > 0
+            if stopped:  # cancelled between micro-batches
                 optimizer.zero_grad(set_to_none=True)
                 yield from self._stop_cancelled(model, optimizer, run_started)
                 return
+            self.dist.sum_gradients(params)
             torch.nn.utils.clip_grad_norm_(params, s.max_grad_norm)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
@@ -194,7 +202,7 @@ class MemorizeJob:
             window = (window + [(took, step_tokens)])[-20:]
             event = self._event("step", step_loss, lr, window)
             yield event
-            if self.checkpoint_dir is not None and self.state.step % s.checkpoint_every == 0 \
+            if self.writes_checkpoints and self.state.step % s.checkpoint_every == 0 \
                     and self.state.step < self.total_steps:
                 save_checkpoint(self.checkpoint_dir, self.state, model, optimizer)
                 yield self._event("checkpoint", step_loss, lr, window)
@@ -204,26 +212,33 @@ class MemorizeJob:
         finish_training_adapter(self.lm, self.adapter_name)
         yield self._event("done", self.final_loss, 0.0, window)
 
-    def _accumulate(self, model, units: list[_Unit], device, cancel) -> tuple[float | None, int]:
-        """Forward and backward over one optimizer step's micro-batches; (mean loss, tokens).
+    @property
+    def writes_checkpoints(self) -> bool:
+        return self.checkpoint_dir is not None and self.dist.is_main
+
+    def _accumulate(self, model, units: list[_Unit], step_units: int, device, cancel) -> tuple[float, int, bool]:
+        """Forward and backward over ``units``, this process's share of a step of ``step_units``
+        micro-batches; returns (its part of the step's mean loss, its tokens, whether it was cancelled).
 
         Each micro-batch runs as ``self.row_splits`` smaller passes when memory
         ran out before; gradients are the same, only the peak is lower.
         """
         step_loss, step_tokens = 0.0, 0
+        if not units and cancel is not None and cancel.cancelled:  # a rank with no share this step
+            return step_loss, step_tokens, True
         for unit in units:
             if cancel is not None and cancel.cancelled:
-                return None, 0
+                return step_loss, step_tokens, True
             input_ids, labels, weight = self._batch(unit, device)
             rows = input_ids.shape[0]
             pieces = min(self.row_splits, rows)
             for part_ids, part_labels in zip(input_ids.tensor_split(pieces), labels.tensor_split(pieces)):
                 share = part_ids.shape[0] / rows
                 loss = causal_lm_loss(model, part_ids, part_labels)
-                (loss * weight * share / len(units)).backward()
-                step_loss += loss.item() * share / len(units)
+                (loss * weight * share / step_units).backward()
+                step_loss += loss.item() * share / step_units
             step_tokens += int((labels != -100).sum())
-        return step_loss, step_tokens
+        return step_loss, step_tokens, False
 
     def _retry_smaller(self, device) -> TrainEvent:
         """After an out-of-memory error: free the cache and cut micro-batches in half."""
@@ -240,7 +255,7 @@ class MemorizeJob:
 
     def _stop_cancelled(self, model, optimizer, run_started: float) -> Iterator[TrainEvent]:
         self.state.elapsed_s = time.perf_counter() - run_started
-        if self.checkpoint_dir is not None and self.state.step > 0:
+        if self.writes_checkpoints and self.state.step > 0:
             save_checkpoint(self.checkpoint_dir, self.state, model, optimizer)
         model.eval()
         yield self._event("cancelled", self.final_loss, 0.0)

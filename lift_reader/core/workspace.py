@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 from lift_reader.core.book import BookText
 from lift_reader.core.book_cache import cache_dir, load_book_text, save_book_text
 from lift_reader.core.cancel import CancelToken
+from lift_reader.core.distributed import SINGLE, Distributed
 from lift_reader.core.prompts import Turn
 from lift_reader.core.segments import BookTokens, tokenize_book, tokenizer_fingerprint
 from lift_reader.core.settings import MemorizeSettings, job_key
@@ -167,7 +168,7 @@ class Workspace:
         with self.model_lock:
             return estimate_memorize(self.lm, len(tokens), settings, probe_ids=tokens.ids[: settings.segment_length])
 
-    def memorize_job(self, record: BookRecord, settings: MemorizeSettings) -> MemorizeJob:
+    def memorize_job(self, record: BookRecord, settings: MemorizeSettings, dist: Distributed = SINGLE) -> MemorizeJob:
         from lift_reader.core.training import MemorizeJob
 
         tokens = self._tokens_for_settings(record, settings)
@@ -178,21 +179,23 @@ class Workspace:
 
             aux = build_aux_items(self.lm, self.book_text(record), tokens, settings)
         return MemorizeJob(self.lm, tokens, settings, job_key=key, checkpoint_dir=checkpoints_dir() / key,
-                           aux_items=aux)
+                           aux_items=aux, dist=dist)
 
     def memorize(self, record: BookRecord, settings: MemorizeSettings, *, resume: bool = False,
-                 cancel: CancelToken | None = None, adapter_name: str | None = None) -> Iterator[TrainEvent]:
+                 cancel: CancelToken | None = None, adapter_name: str | None = None,
+                 dist: Distributed = SINGLE) -> Iterator[TrainEvent]:
         """Train, yielding progress; on completion save and register the adapter.
 
         The outcome (adapter record, steps) is kept in ``self.last_outcome``.
+        Under torchrun (``dist``) every rank trains and only rank 0 saves.
         """
         with self.model_lock:
-            job = self.memorize_job(record, settings)
+            job = self.memorize_job(record, settings, dist)
             started = time.perf_counter()
             yield from job.run(resume=resume, cancel=cancel)
             finished = job.state.finished
             adapter = None
-            if finished:
+            if finished and dist.is_main:
                 from lift_reader.core.estimate import record_throughput
 
                 speed = job.state.tokens_seen / max(job.state.elapsed_s, 1e-6)
@@ -245,6 +248,16 @@ class Workspace:
     def discard_checkpoint(self, record: BookRecord, settings: MemorizeSettings) -> None:
         """Forget a stopped run (the user cancelled it for good)."""
         _remove_tree(self._checkpoint_folder(record, settings))
+
+    def adapter_trained_with(self, record: BookRecord, settings: MemorizeSettings) -> AdapterRecord | None:
+        """An adapter of this book trained on the loaded base model with these settings, if any."""
+        key = settings.training_key()
+        for adapter in self.library.list_adapters(record.content_hash):
+            if adapter.base_model != self.lm.identity.label or not adapter.settings:
+                continue
+            if MemorizeSettings.from_dict(adapter.settings).training_key() == key:
+                return adapter
+        return None
 
     # --- ask -------------------------------------------------------------------
 
