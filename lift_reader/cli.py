@@ -47,29 +47,21 @@ def build_parser() -> argparse.ArgumentParser:
     book_arg(p)
     sub.add_parser("books", help="list the books in the library")
 
-    p = sub.add_parser("memorize", help="fine-tune an adapter on a whole book (LIFT)")
+    p = sub.add_parser("memorize", help="fine-tune an adapter on a whole book (LIFT); runs under torchrun too")
     book_arg(p)
-    p.add_argument("--epochs", type=_positive_int)
-    p.add_argument("--segment-length", type=_positive_int, help="tokens per segment (l)")
-    p.add_argument("--stride", type=_positive_int, help="tokens between segment starts (s; default 3/8 l)")
-    p.add_argument("--lr", type=float, dest="learning_rate", help="peak learning rate")
-    p.add_argument("--rank", type=_positive_int, dest="lora_rank", help="LoRA rank")
-    p.add_argument("--alpha", type=_positive_int, dest="lora_alpha", help="LoRA alpha")
-    p.add_argument("--dropout", type=float, dest="lora_dropout", help="LoRA dropout")
-    p.add_argument("--target-modules", help="'all-linear' or comma-separated module names")
-    p.add_argument("--micro-batch", type=_positive_int, dest="micro_batch_size", help="segments per forward pass")
-    p.add_argument("--grad-accum", type=_positive_int, dest="grad_accum_steps", help="micro-batches per optimizer step")
-    p.add_argument("--schedule", choices=["cosine", "linear", "constant"])
-    p.add_argument("--warmup", type=float, dest="warmup_ratio", help="fraction of steps for warm-up")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--checkpoint-every", type=_positive_int, help="optimizer steps between checkpoints")
-    p.add_argument("--aux", action="store_true", dest="aux_tasks", default=None,
-                   help="also train auxiliary question/answer items made from the book")
-    p.add_argument("--aux-weight", type=float, help="weight gamma of the auxiliary loss")
-    p.add_argument("--up-to-page", type=_positive_int, help="spoiler-safe: memorize only up to this page")
+    _memorize_options(p)
     p.add_argument("--name", help="name of the saved adapter (default: the book's title)")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint of the same run")
     p.add_argument("--estimate", action="store_true", help="print the estimate and stop")
+
+    p = sub.add_parser("batch", help="memorize every book in folders or lists, skipping those already done")
+    p.add_argument("sources", nargs="*", type=Path, metavar="FOLDER_OR_FILE",
+                   help="book files and folders of books (not searched recursively unless --recursive)")
+    p.add_argument("--list", dest="list_files", action="append", type=Path, default=[], metavar="FILE",
+                   help="a text file with one book path per line (# comments allowed); may be repeated")
+    p.add_argument("--recursive", action="store_true", help="also look in subfolders")
+    p.add_argument("--dry-run", action="store_true", help="only say what would be memorized or skipped")
+    _memorize_options(p)
 
     p = sub.add_parser("ask", help="ask one question about a book")
     book_arg(p)
@@ -108,6 +100,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--open", dest="open_path", type=Path, help="a book to open")
     p.add_argument("--screenshot", type=Path, help="save a screenshot of the window once the book is shown, then exit")
     return parser
+
+
+def _memorize_options(p: argparse.ArgumentParser) -> None:
+    """Training settings shared by memorize and batch (unset ones take the hardware's defaults)."""
+    p.add_argument("--epochs", type=_positive_int)
+    p.add_argument("--segment-length", type=_positive_int, help="tokens per segment (l)")
+    p.add_argument("--stride", type=_positive_int, help="tokens between segment starts (s; default 3/8 l)")
+    p.add_argument("--lr", type=float, dest="learning_rate", help="peak learning rate")
+    p.add_argument("--rank", type=_positive_int, dest="lora_rank", help="LoRA rank")
+    p.add_argument("--alpha", type=_positive_int, dest="lora_alpha", help="LoRA alpha")
+    p.add_argument("--dropout", type=float, dest="lora_dropout", help="LoRA dropout")
+    p.add_argument("--target-modules", help="'all-linear' or comma-separated module names")
+    p.add_argument("--micro-batch", type=_positive_int, dest="micro_batch_size", help="segments per forward pass")
+    p.add_argument("--grad-accum", type=_positive_int, dest="grad_accum_steps", help="micro-batches per optimizer step (under torchrun: default, the number of processes)")
+    p.add_argument("--schedule", choices=["cosine", "linear", "constant"])
+    p.add_argument("--warmup", type=float, dest="warmup_ratio", help="fraction of steps for warm-up")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--checkpoint-every", type=_positive_int, help="optimizer steps between checkpoints")
+    p.add_argument("--aux", action="store_true", dest="aux_tasks", default=None,
+                   help="also train auxiliary question/answer items made from the book")
+    p.add_argument("--aux-weight", type=float, help="weight gamma of the auxiliary loss")
+    p.add_argument("--up-to-page", type=_positive_int, help="spoiler-safe: memorize only up to this page")
 
 
 def _ask_options(p: argparse.ArgumentParser) -> None:

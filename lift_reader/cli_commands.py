@@ -53,36 +53,96 @@ def _memorize_settings(args, device: str):
 
 
 def cmd_memorize(args) -> int:
-    ws = _workspace(args)
-    record = _book(ws, args)
-    settings = _memorize_settings(args, ws.lm.placement.device)
-    print(f"book: {record.title} ({record.short_hash}); model: {ws.lm.identity.label} on {ws.lm.placement.describe()}")
+    from lift_reader.core.distributed import from_environment
+
+    dist = from_environment(args.device)
+    try:
+        return _memorize_one(args, dist)
+    finally:
+        _leave_process_group(dist)
+
+
+def _memorize_one(args, dist) -> int:
+    say = _printer(dist)
+    ws = _workspace(args, quiet=not dist.is_main)
+    with dist.main_first():  # rank 0 converts the model and caches the book's tokens; the others reuse them
+        record = _book(ws, args)
+        settings = _distributed_settings(args, _memorize_settings(args, ws.lm.placement.device), dist, say)
+        ws.book_tokens(record)
+    say(f"book: {record.title} ({record.short_hash}); model: {ws.lm.identity.label} on {ws.lm.placement.describe()}")
     resuming = args.resume and ws.has_checkpoint(record, settings)
     if args.resume and not resuming:
-        print("no checkpoint of this run to resume: starting from the beginning")
+        say("no checkpoint of this run to resume: starting from the beginning")
     elif not args.resume and ws.has_checkpoint(record, settings):
-        print("a checkpoint of this run exists: starting over (use --resume to continue it)")
-    estimate = ws.estimate(record, settings, probe=not resuming)
-    for line in estimate.lines():
-        print("  " + line)
+        say("a checkpoint of this run exists: starting over (use --resume to continue it)")
+    if dist.is_main:
+        estimate = ws.estimate(record, settings, probe=not resuming and not dist.enabled)
+        for line in estimate.lines():
+            say("  " + line)
     if args.estimate:
         return 0
+    finished, adapter = _train_with_progress(ws, record, settings, resume=args.resume, name=args.name, dist=dist)
+    if not finished:
+        say(f"stopped at step {ws.last_outcome.steps if ws.last_outcome else '?'}/"
+            f"{ws.last_outcome.total_steps if ws.last_outcome else '?'}; checkpoint saved. "
+            f"Continue with: lift-reader memorize {args.book} --resume")
+        from lift_reader.cli import EXIT_INTERRUPTED
 
-    return _train_with_progress(ws, record, settings, resume=args.resume, name=args.name, book_arg=args.book)
+        return EXIT_INTERRUPTED
+    if adapter is not None:
+        _say_memorized(say, ws.last_outcome, adapter)
+    return 0
 
 
-def _train_with_progress(ws, record, settings, *, resume: bool, name: str | None, book_arg: str) -> int:
-    """Run memorize with a terminal progress bar; Ctrl-C stops cleanly after a checkpoint."""
-    from tqdm import tqdm
+def _printer(dist):
+    """print on rank 0; nothing on the other ranks of a torchrun job."""
+    return print if dist.is_main else (lambda *a, **k: None)
 
-    from lift_reader.cli import EXIT_INTERRUPTED, install_sigint_cancel
-    from lift_reader.core.cancel import CancelToken
+
+def _leave_process_group(dist) -> None:
+    if dist.enabled:
+        import torch.distributed
+
+        torch.distributed.destroy_process_group()
+
+
+def _distributed_settings(args, settings, dist, say):
+    """Under torchrun, without --grad-accum, each optimizer step takes one micro-batch per process."""
+    if dist.enabled and getattr(args, "grad_accum_steps", None) is None:
+        settings = settings.with_changes(grad_accum_steps=dist.world_size)
+        say(f"{dist.world_size} processes: each step takes {dist.world_size} micro-batches, one per process "
+            f"(to resume with another number of processes, pass --grad-accum {dist.world_size})")
+    elif dist.enabled and settings.grad_accum_steps < dist.world_size:
+        say(f"note: --grad-accum {settings.grad_accum_steps} is less than the {dist.world_size} processes: "
+            "some processes will wait")
+    return settings
+
+
+def _say_memorized(say, outcome, adapter) -> None:
     from lift_reader.core.formatting import format_duration
 
-    cancel = CancelToken()
-    install_sigint_cancel(cancel)
+    say(f"memorized in {outcome.steps} steps, final loss {outcome.final_loss:.3f}; adapter {adapter.name!r} "
+        f"({adapter.size_bytes / 2**20:.1f} MB) is active for this book")
+    say(f"took {format_duration(_duration(adapter))}")
+
+
+def _train_with_progress(ws, record, settings, *, resume: bool, name: str | None, dist, cancel=None):
+    """Run memorize with a terminal progress bar (rank 0 only); Ctrl-C stops cleanly after a checkpoint.
+
+    Returns (finished, the saved adapter or None).
+    """
+    from tqdm import tqdm
+
+    from lift_reader.cli import install_sigint_cancel
+    from lift_reader.core.cancel import CancelToken
+
+    if cancel is None:
+        cancel = CancelToken()
+        install_sigint_cancel(cancel)
     bar = None
-    for event in ws.memorize(record, settings, resume=resume, cancel=cancel, adapter_name=name):
+    for event in ws.memorize(record, settings, resume=resume, cancel=cancel, adapter_name=name, dist=dist):
+        if not dist.is_main:
+            continue
         if bar is None:
             bar = tqdm(total=event.total_steps, initial=event.step, unit="step", dynamic_ncols=True, file=sys.stderr)
         if event.kind == "step":
@@ -93,15 +153,76 @@ def _train_with_progress(ws, record, settings, *, resume: bool, name: str | None
     if bar is not None:
         bar.close()
     outcome = ws.last_outcome
-    if outcome is None or not outcome.finished:
-        steps = f"{outcome.steps}/{outcome.total_steps}" if outcome else "?"
-        print(f"stopped at step {steps}; checkpoint saved. Continue with: lift-reader memorize {book_arg} --resume")
+    finished = outcome is not None and outcome.finished
+    return finished, (outcome.adapter if finished else None)
+
+
+def cmd_batch(args) -> int:
+    from lift_reader.core.distributed import from_environment
+
+    dist = from_environment(args.device)
+    try:
+        return _batch(args, dist)
+    finally:
+        _leave_process_group(dist)
+
+
+def _batch(args, dist) -> int:
+    """Memorize each book in turn; a book that fails is reported and the batch goes on."""
+    import time
+
+    from lift_reader.cli import EXIT_INTERRUPTED, install_sigint_cancel
+    from lift_reader.core.batch import BatchLine, collect_books, summary_table
+    from lift_reader.core.cancel import CancelToken
+    from lift_reader.errors import LiftReaderError
+
+    say = _printer(dist)
+    paths = collect_books(args.sources, args.list_files, recursive=args.recursive)
+    ws = _workspace(args, quiet=not dist.is_main)
+    with dist.main_first():
+        settings = _distributed_settings(args, _memorize_settings(args, ws.lm.placement.device), dist, say)
+    say(f"{len(paths)} book(s); model: {ws.lm.identity.label} on {ws.lm.placement.describe()}")
+    cancel = CancelToken()
+    install_sigint_cancel(cancel)
+    lines: list[BatchLine] = []
+    for n, path in enumerate(paths, 1):
+        if cancel.cancelled:
+            lines.append(BatchLine(path, "stopped", "not started"))
+            continue
+        started = time.perf_counter()
+        try:
+            with dist.main_first():
+                record = ws.find_book(path)
+                ws.book_tokens(record)
+            done = ws.adapter_trained_with(record, settings)
+            if done is not None:
+                lines.append(BatchLine(path, "skipped", f"already memorized as {done.name!r}"))
+                say(f"[{n}/{len(paths)}] {path.name}: already memorized as {done.name!r}")
+                continue
+            resume = ws.has_checkpoint(record, settings)
+            say(f"[{n}/{len(paths)}] {path.name}: {'resuming' if resume else 'memorizing'} {record.title!r}")
+            if args.dry_run:
+                lines.append(BatchLine(path, "to do", "resume" if resume else "memorize"))
+                continue
+            finished, adapter = _train_with_progress(ws, record, settings, resume=resume, name=None,
+                                                     dist=dist, cancel=cancel)
+        except LiftReaderError as err:
+            if dist.enabled:
+                raise  # the other ranks may be waiting in a collective: stop the whole job
+            lines.append(BatchLine(path, "failed", str(err).splitlines()[0], time.perf_counter() - started))
+            say(f"[{n}/{len(paths)}] {path.name}: failed: {err}")
+            continue
+        took = time.perf_counter() - started
+        if not finished:
+            lines.append(BatchLine(path, "stopped", "checkpoint saved; run the batch again to resume", took))
+        else:
+            detail = f"adapter {adapter.name!r}, final loss {ws.last_outcome.final_loss:.3f}" if adapter else ""
+            lines.append(BatchLine(path, "memorized", detail, took))
+    say("")
+    say(summary_table(lines))
+    if any(line.status == "stopped" for line in lines):
         return EXIT_INTERRUPTED
-    a = outcome.adapter
-    print(f"memorized in {outcome.steps} steps, final loss {outcome.final_loss:.3f}; adapter {a.name!r} "
-          f"({a.size_bytes / 2**20:.1f} MB) is active for this book")
-    print(f"took {format_duration(_duration(a))}")
-    return 0
+    return 1 if any(line.status == "failed" for line in lines) else 0
 
 
 def _duration(adapter) -> float | None:
@@ -246,6 +367,7 @@ def cmd_doctor(args) -> int:
 def cmd_demo(args) -> int:
     """`make run` before the desktop app: memorize the sample story, then ask about it."""
     from lift_reader.core.answering import AskSettings
+    from lift_reader.core.distributed import SINGLE
     from lift_reader.core.settings import MemorizeSettings
     from lift_reader.resources import sample_questions, sample_story
 
@@ -256,9 +378,12 @@ def cmd_demo(args) -> int:
     if ws.library.active_adapter(record.content_hash) is None:
         print("Memorizing it with the embedded model (a few minutes on a laptop CPU)...")
         settings = MemorizeSettings.for_hardware(ws.lm.placement.device)
-        code = _train_with_progress(ws, record, settings, resume=True, name=None, book_arg=str(story))
-        if code:
-            return code
+        finished, _ = _train_with_progress(ws, record, settings, resume=True, name=None, dist=SINGLE)
+        if not finished:
+            from lift_reader.cli import EXIT_INTERRUPTED
+
+            print("stopped; run the demo again to continue from the checkpoint")
+            return EXIT_INTERRUPTED
     settings = AskSettings(mode="lift+icl")
     for item in sample_questions()[: args.questions]:
         print(f"\nQ: {item['question']}  (expected: {item['answer']}; the fact is in the {item['position']})")

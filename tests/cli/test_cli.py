@@ -141,3 +141,58 @@ def test_doctor_prints_the_choice(lift_home):
     result = lift("doctor", home=lift_home)
     assert result.returncode == 0
     assert "will use" in result.stdout and "torch" in result.stdout and str(lift_home) in result.stdout
+
+
+def test_memorize_under_torchrun_saves_one_adapter_like_a_single_process(lift_home, tiny_folder, short_book):
+    """Two gloo processes: one adapter, one progress report, the same weights as one process with --grad-accum 2."""
+    from safetensors.torch import load_file
+
+    env = dict(os.environ, LIFT_READER_HOME=str(lift_home), OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "-m", "lift_reader",
+           "--model", str(tiny_folder), "--device", "cpu", "memorize", str(short_book), *MEMORIZE_FAST, "--name", "two"]
+    two = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert two.stdout.count("memorized in") == 1 and "2 processes: each step takes 2 micro-batches" in two.stdout
+    one = lift("--model", str(tiny_folder), "--device", "cpu", "memorize", str(short_book), *MEMORIZE_FAST,
+               "--grad-accum", "2", "--name", "one", home=lift_home)
+    assert one.returncode == 0, one.stderr
+    listing = lift("adapters", "list", home=lift_home).stdout
+    assert "two" in listing and "one" in listing
+    weights = {name: load_file(str(next((lift_home / "adapters").glob(f"{name}*")) / "adapter_model.safetensors"))
+               for name in ("one", "two")}
+    assert weights["one"].keys() == weights["two"].keys()
+    for key, value in weights["one"].items():
+        assert float((value - weights["two"][key]).abs().max()) < 1e-4, key
+
+
+def test_batch_memorizes_a_folder_skips_what_is_done_and_reports_failures(lift_home, tiny_folder, tmp_path):
+    shelf = tmp_path / "shelf"
+    shelf.mkdir()
+    text = SAMPLE_STORY.read_text(encoding="utf-8")
+    (shelf / "a-first.txt").write_text(text[:1500], encoding="utf-8")
+    (shelf / "b-second.md").write_text(text[1500:3000], encoding="utf-8")
+    (shelf / "c-broken.epub").write_text("not a zip", encoding="utf-8")
+    (shelf / "notes.json").write_text("{}", encoding="utf-8")  # not a book format: not picked up
+    model = ["--model", str(tiny_folder)]
+    fast = ["--epochs", "1", "--segment-length", "64", "--lr", "0.01"]
+
+    first = lift(*model, "batch", str(shelf), *fast, home=lift_home)
+    assert first.returncode == 1, first.stderr  # one book failed; the others were memorized
+    summary = first.stdout.split("book ", 1)[1]
+    assert "a-first.txt" in summary and "b-second.md" in summary and "c-broken.epub" in summary
+    assert "2 memorized, 1 failed" in first.stdout and "notes.json" not in first.stdout
+    assert lift("adapters", "list", home=lift_home).stdout.count("\n") >= 2
+
+    (shelf / "c-broken.epub").unlink()
+    listed = tmp_path / "books.txt"
+    listed.write_text("# my reading list\nshelf/a-first.txt\n\nshelf/b-second.md\n", encoding="utf-8")
+    again = lift(*model, "batch", "--list", str(listed), *fast, home=lift_home)
+    assert again.returncode == 0, again.stderr
+    assert "2 skipped" in again.stdout and "already memorized" in again.stdout
+
+    other = lift(*model, "batch", str(shelf / "a-first.txt"), "--epochs", "2", "--segment-length", "64",
+                 "--dry-run", home=lift_home)
+    assert other.returncode == 0 and "1 to do" in other.stdout  # other settings: not the same adapter
+
+    missing = lift(*model, "batch", str(tmp_path / "nowhere"), home=lift_home)
+    assert missing.returncode == 2 and "no such file or folder" in missing.stderr
