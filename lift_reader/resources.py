@@ -14,6 +14,8 @@ _CANDIDATES = (
     Path(__file__).resolve().parent / "resources",
 )
 SAMPLE_SLUG = "the-lighthouse-keepers-ledger"
+# The desktop id: the .desktop file, AppStream metadata and icon files are named after it.
+APP_ID = "io.github.liftreader.LiftReader"
 
 
 def resources_dir() -> Path:

@@ -24,11 +24,13 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPixmap
 from PySide6.QtWidgets import QApplication
 
 from lift_reader import __version__
+from lift_reader.errors import LiftReaderError
 from lift_reader.gui.errors import show_error
 from lift_reader.gui.main_window import MainWindow
 from lift_reader.gui.preferences import Preferences
 from lift_reader.gui.screenshot import take_screenshot
 from lift_reader.gui.theme import apply_theme
+from lift_reader.resources import APP_ID, resources_dir
 from lift_reader.store.paths import HOME_ENV, data_home, logs_dir
 from lift_reader.workers.session import Session
 
@@ -51,7 +53,18 @@ def setup_logging() -> Path:
 
 
 def app_icon() -> QIcon:
-    """An open book on a rounded tile, drawn here so the app needs no image files."""
+    """The app icon, from the PNGs in resources/icons (see packaging/render_icons.py)."""
+    icon = QIcon()
+    try:
+        for png in (resources_dir() / "icons" / "hicolor").glob(f"*/apps/{APP_ID}.png"):
+            icon.addFile(str(png))
+    except LiftReaderError:  # no resources folder: the drawn fallback below
+        pass
+    return icon if not icon.isNull() else _drawn_icon()
+
+
+def _drawn_icon() -> QIcon:
+    """An open book on a rounded tile, for an install that lost its icon files."""
     pixmap = QPixmap(128, 128)
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
@@ -99,7 +112,7 @@ def create_app() -> QApplication:
     app.setApplicationDisplayName("LIFT Reader")
     app.setOrganizationName("LIFT Reader")
     app.setApplicationVersion(__version__)
-    app.setDesktopFileName("lift-reader")
+    app.setDesktopFileName(APP_ID)  # the .desktop file's name: docks match the window to it
     app.setWindowIcon(app_icon())
     apply_theme(app)
     return app
