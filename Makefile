@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast venv clean
+.PHONY: run test test-fast venv clean package package-smoke wheel-check package-check
 
 venv: $(STAMP)
 
@@ -29,6 +29,23 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m "not slow"
+
+# Packaging (docs/PACKAGING.md).  `make package-check` builds and runs both deliverables:
+# the PyInstaller app folder dist/lift-reader/ (smoke-tested offscreen, converting the embedded
+# model once) and the wheel, installed into a fresh venv.  About 10 minutes on 2 cores.
+package: $(STAMP)
+	packaging/build_app.sh
+
+package-smoke:
+	$(BIN)/python packaging/smoke_app.py dist/lift-reader $(SMOKE_ARGS)
+
+wheel-check: $(STAMP)
+	$(BIN)/python -c "import build" 2>/dev/null || $(BIN)/python -m pip install --quiet build
+	$(BIN)/python packaging/check_wheel.py
+
+package-check: package
+	$(MAKE) package-smoke SMOKE_ARGS=--with-model
+	$(MAKE) wheel-check
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
