@@ -40,9 +40,9 @@ class RunState:
     finished: bool = False
 
 
-def save_checkpoint(folder: Path, state: RunState, model: torch.nn.Module, optimizer) -> None:
-    """Write a checkpoint atomically (the previous one survives a crash)."""
-    trainable = {name: p.detach().to("cpu").contiguous() for name, p in model.named_parameters() if p.requires_grad}
+def save_checkpoint(folder: Path, state: RunState, weights: dict[str, torch.Tensor], optimizer) -> None:
+    """Write a checkpoint atomically (the previous one survives a crash); ``weights``: name -> trained tensor."""
+    trainable = {name: t.detach().to("cpu").contiguous() for name, t in weights.items()}
     # Only torch draws random numbers during training (dropout); the data
     # order comes from its own seeded generator.
     rng = {"torch": torch.get_rng_state()}
@@ -67,16 +67,12 @@ def read_state(folder: Path) -> RunState | None:
         return None
 
 
-def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer) -> RunState:
-    """Restore weights, optimizer and RNG states in place; return the progress."""
+def load_checkpoint(folder: Path, weights, optimizer) -> RunState:
+    """Restore weights (a ``TrainableWeights``), optimizer and RNG states in place; return the progress."""
     state = read_state(folder)
     if state is None:
         raise FileNotFoundError(folder)
-    weights = load_file(str(folder / WEIGHTS_FILE))
-    params = dict(model.named_parameters())
-    with torch.no_grad():
-        for name, tensor in weights.items():
-            params[name].copy_(tensor.to(params[name].device, params[name].dtype))
+    weights.load_state(load_file(str(folder / WEIGHTS_FILE)))
     optimizer.load_state_dict(torch.load(folder / OPTIMIZER_FILE, weights_only=True))
     rng = torch.load(folder / RNG_FILE, weights_only=True)
     torch.set_rng_state(rng["torch"])

@@ -11,7 +11,7 @@ are recomputed.  This needs a frozen output layer, which LoRA guarantees
 (it never adapts the embedding tied to the output layer).
 
 Cost per chunk of c tokens: two (c x H x V) matmuls, the same as the usual
-forward + backward, and ~4 elementwise passes over (c x V) instead of ~8.
+forward + backward, one fused softmax and two light passes over (c x V).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import torch
 SUPPORTED_MODEL_TYPES = frozenset(
     {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3", "olmo2", "smollm3"}
 )
-CHUNK_TOKENS = 128  # 128 x 262,144 fp32 logits = 134 MB at a time
+CHUNK_TOKENS = 256  # 256 x 262,144 bf16 logits = 134 MB at a time (fp32: 268 MB)
 
 
 class _LinearCrossEntropy(torch.autograd.Function):
@@ -38,18 +38,24 @@ class _LinearCrossEntropy(torch.autograd.Function):
             valid = y != -100
             if not bool(valid.any()):
                 continue
-            logits = (hidden[start:start + chunk] @ weight.T).float()  # (c, V)
+            logits = hidden[start:start + chunk] @ weight.T  # (c, V), in the model's dtype
             if softcap:
                 capped = torch.tanh(logits / softcap)
                 logits = capped * softcap
-            lse = torch.logsumexp(logits, dim=-1)
-            y_safe = torch.where(valid, y, 0)
+            # One fused softmax kernel (it accumulates in fp32 even for bf16 input) gives
+            # both the loss and the gradient softmax - onehot.  In bf16 this is the
+            # precision the gradient matmul below uses anyway; measured on the
+            # embedded model it is ~4x faster than logsumexp + exp over fp32 logits,
+            # which made the loss half of a training step.
+            probs = torch.softmax(logits, dim=-1)
             rows = torch.arange(y.shape[0], device=y.device)
-            total += ((lse - logits[rows, y_safe]) * valid).sum()
-            # d loss / d logits = softmax - onehot (masked rows get 0); reuse the buffer.
-            probs = logits.sub_(lse[:, None]).exp_()
+            y_safe = torch.where(valid, y, 0)
+            # -log p(target); the clamp only matters for a probability below fp32's range.
+            nll = -probs[rows, y_safe].float().clamp_min(1e-38).log()
+            total += (nll * valid).sum()
             probs[rows, y_safe] -= 1
-            probs.mul_(valid[:, None])
+            if not bool(valid.all()):
+                probs.mul_(valid[:, None].to(probs.dtype))
             if softcap:
                 probs.mul_(1 - capped * capped)
             grad_hidden[start:start + chunk] = probs.to(weight.dtype) @ weight

@@ -60,8 +60,13 @@ def add_training_adapter(lm: LoadedModel, name: str, settings: MemorizeSettings)
     lm.attached.pop(name, None)
     lm.active_adapter = name
     marker = f".{name}."
+    low_precision = lm.lora_dtype
     for pname, param in lm.model.named_parameters():
         param.requires_grad = "lora_" in pname and marker in pname
+        if param.requires_grad and low_precision is not None:
+            # Compute in the base's bf16 (no casts of every LoRA layer's input and output);
+            # training.py keeps fp32 master weights, so the updates lose no precision.
+            param.data = param.data.to(low_precision)
     return lm.model
 
 

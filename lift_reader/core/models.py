@@ -80,6 +80,28 @@ class LoadedModel:
     def is_peft(self) -> bool:
         return hasattr(self.model, "peft_config")
 
+    @property
+    def lora_dtype(self) -> torch.dtype | None:
+        """The dtype LoRA layers should compute in: bf16/fp16 on an unquantized bf16/fp16 base.
+
+        peft keeps LoRA weights in fp32, so each LoRA layer casts its input up and its output
+        back down: on the embedded model that tripled prefill time with an adapter active.
+        None means keep peft's fp32 (fp32 bases, and 4-bit bases as QLoRA does).
+        """
+        if self.placement.precision == "nf4":
+            return None
+        dtype = next(self.model.parameters()).dtype
+        return dtype if dtype in (torch.bfloat16, torch.float16) else None
+
+    def _cast_adapter(self, key: str) -> None:
+        dtype = self.lora_dtype
+        if dtype is None:
+            return
+        marker = f".{key}."
+        for pname, param in self.model.named_parameters():
+            if "lora_" in pname and marker in pname:
+                param.data = param.data.to(dtype)
+
     # --- adapters ------------------------------------------------------------
     # Users name adapters freely ("Moby Dick (2)"); peft keeps adapters in
     # ModuleDicts whose keys may not contain dots and should not clash with
@@ -103,6 +125,7 @@ class LoadedModel:
                     )
             except Exception as err:
                 raise ModelError(f"could not load adapter {name!r}: {err}") from err
+            self._cast_adapter(key)  # answering only reads the weights: bf16 is enough
             self.attached[name] = Path(folder)
             self.weights_version += 1
         self.select_adapter(name)

@@ -30,6 +30,7 @@ from lift_reader.core.checkpoints import RunState, load_checkpoint, read_state, 
 from lift_reader.core.distributed import SINGLE, Distributed
 from lift_reader.core.fused_loss import causal_lm_loss
 from lift_reader.core.lora import add_training_adapter, finish_training_adapter
+from lift_reader.core.master_weights import TrainableWeights
 from lift_reader.core.models import LoadedModel
 from lift_reader.core.segments import BookTokens, SegmentPlan
 from lift_reader.core.settings import MemorizeSettings
@@ -149,13 +150,14 @@ class MemorizeJob:
         s = self.settings
         torch.manual_seed(s.seed)  # LoRA init and dropout; a resume restores the RNG below
         model = add_training_adapter(self.lm, self.adapter_name, s)
-        params = [p for p in model.parameters() if p.requires_grad]
+        weights = TrainableWeights(model)  # fp32 masters when the LoRA computes in bf16
+        params = weights.params
         optimizer = make_optimizer(params, s)
         if resume and self.has_checkpoint():
             saved = read_state(self.checkpoint_dir)
             if saved.job_key != self.job_key:
                 raise BadInputError("the checkpoint belongs to another book, model or settings")
-            self.state = load_checkpoint(self.checkpoint_dir, model, optimizer)
+            self.state = load_checkpoint(self.checkpoint_dir, weights, optimizer)
         device = self.lm.device
         model.train()
 
@@ -180,19 +182,21 @@ class MemorizeJob:
                         model, self.dist.shard(units), len(units), device, cancel)
                     break
                 except torch.OutOfMemoryError:
-                    optimizer.zero_grad(set_to_none=True)
+                    weights.zero_grad()
                     yield self._retry_smaller(device)
             if self.dist.enabled:  # every rank learns the step's loss and whether any rank was stopped
                 step_loss, step_tokens, stops = self.dist.sum_values(step_loss, step_tokens, float(stopped))
                 step_tokens, stopped = int(step_tokens), stops > 0
             if stopped:  # cancelled between micro-batches
-                optimizer.zero_grad(set_to_none=True)
-                yield from self._stop_cancelled(model, optimizer, run_started)
+                weights.zero_grad()
+                yield from self._stop_cancelled(model, weights, optimizer, run_started)
                 return
+            weights.gradients_to_masters()
             self.dist.sum_gradients(params)
             torch.nn.utils.clip_grad_norm_(params, s.max_grad_norm)
             optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
+            weights.zero_grad()
+            weights.masters_to_model()
             took = time.perf_counter() - t0
 
             self.state.step = step + 1
@@ -204,10 +208,11 @@ class MemorizeJob:
             yield event
             if self.writes_checkpoints and self.state.step % s.checkpoint_every == 0 \
                     and self.state.step < self.total_steps:
-                save_checkpoint(self.checkpoint_dir, self.state, model, optimizer)
+                save_checkpoint(self.checkpoint_dir, self.state, weights.state(), optimizer)
                 yield self._event("checkpoint", step_loss, lr, window)
 
         model.eval()
+        weights.finish()
         self.state.finished = True
         finish_training_adapter(self.lm, self.adapter_name)
         yield self._event("done", self.final_loss, 0.0, window)
@@ -253,10 +258,10 @@ class MemorizeJob:
         rows = -(-self.settings.micro_batch_size // self.row_splits)
         return self._event("notice", None, 0.0, message=f"out of memory: retrying with {rows} segment(s) per pass")
 
-    def _stop_cancelled(self, model, optimizer, run_started: float) -> Iterator[TrainEvent]:
+    def _stop_cancelled(self, model, weights: TrainableWeights, optimizer, run_started: float) -> Iterator[TrainEvent]:
         self.state.elapsed_s = time.perf_counter() - run_started
         if self.writes_checkpoints and self.state.step > 0:
-            save_checkpoint(self.checkpoint_dir, self.state, model, optimizer)
+            save_checkpoint(self.checkpoint_dir, self.state, weights.state(), optimizer)
         model.eval()
         yield self._event("cancelled", self.final_loss, 0.0)
 

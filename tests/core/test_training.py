@@ -64,12 +64,31 @@ def test_saved_adapter_reloads_to_the_same_logits(tiny_lm, tiny_parts, short_tok
     torch.testing.assert_close(reloaded, trained, rtol=1e-5, atol=1e-5)
 
 
-def test_cancel_then_resume_matches_an_uninterrupted_run(tiny_parts, short_tokens, tmp_path):
+def test_an_adapter_attached_to_a_bf16_base_answers_in_bf16(tiny_lm, tiny_parts, short_tokens, tmp_path):
+    """No fp32 LoRA layers on a bf16 base (their casts tripled prefill time), and the same predictions."""
+    list(_job(tiny_lm, short_tokens, tmp_path).run())
+    save_adapter_weights(tiny_lm, "memorizing", tmp_path / "adapter")
+    ids = torch.from_numpy(short_tokens.ids[None, :40].astype(np.int64))
+    with torch.no_grad():
+        full = tiny_lm.model(input_ids=ids).logits.float()
+    tok, model = tiny_parts
+    half = wrap_loaded(copy.deepcopy(model).to(torch.bfloat16), tok, label="tiny-llama", fingerprint="tiny0001")
+    half.attach_adapter("ledger", tmp_path / "adapter")
+    assert {p.dtype for n, p in half.model.named_parameters() if "lora_" in n} == {torch.bfloat16}
+    with torch.no_grad():
+        logits = half.model(input_ids=ids).logits.float()
+    agree = (logits.argmax(-1) == full.argmax(-1)).float().mean()
+    assert agree > 0.9 and (logits - full).abs().mean() < 0.05 * full.abs().mean()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_cancel_then_resume_matches_an_uninterrupted_run(tiny_parts, short_tokens, tmp_path, dtype):
+    """Bit-exact, in fp32 and in bf16 (where the checkpoint must hold the fp32 master weights)."""
     tok, model = tiny_parts
     settings = FAST.with_changes(lora_dropout=0.1)  # dropout: the RNG state must be restored too
 
     def fresh():
-        return wrap_loaded(copy.deepcopy(model), tok, label="tiny-llama", fingerprint="tiny0001")
+        return wrap_loaded(copy.deepcopy(model).to(dtype), tok, label="tiny-llama", fingerprint="tiny0001")
 
     straight = fresh()
     list(MemorizeJob(straight, short_tokens, settings, job_key="a", checkpoint_dir=tmp_path / "a").run())
@@ -94,7 +113,29 @@ def test_cancel_then_resume_matches_an_uninterrupted_run(tiny_parts, short_token
     b = {k: v for k, v in resumed.model.named_parameters() if "lora_" in k}
     assert a.keys() == b.keys()
     for k in a:
+        assert a[k].dtype == torch.float32  # the finished adapter carries the fp32 masters
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
+
+
+def test_bf16_lora_computes_in_bf16_and_learns_like_fp32(tiny_parts, short_tokens, tmp_path):
+    """The bf16 run's LoRA layers compute in bf16 (no casts) yet its loss falls like the fp32 run's."""
+    tok, model = tiny_parts
+    settings = FAST.with_changes(epochs=4, learning_rate=3e-2)
+    curves = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        lm = wrap_loaded(copy.deepcopy(model).to(dtype), tok, label="tiny-llama", fingerprint="tiny0001")
+        job = MemorizeJob(lm, short_tokens, settings, job_key=str(dtype), checkpoint_dir=None)
+        seen, losses = set(), []
+        for event in job.run():
+            if event.kind == "step":
+                losses.append(event.loss)
+                if event.step == 1:
+                    seen = {p.dtype for n, p in lm.model.named_parameters() if "lora_" in n and ".memorizing." in n}
+        curves[dtype] = losses
+        assert seen == {dtype}
+    fp32, bf16 = (np.array(curves[d]) for d in (torch.float32, torch.bfloat16))
+    assert bf16[-5:].mean() < bf16[:5].mean() - 0.3
+    assert abs(bf16[-5:].mean() - fp32[-5:].mean()) < 0.1 * fp32[-5:].mean()
 
 
 def test_data_order_is_seeded_and_covers_every_segment(tiny_lm, short_tokens, tmp_path):
