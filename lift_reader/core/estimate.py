@@ -96,8 +96,24 @@ def probe_throughput(lm: LoadedModel, settings: MemorizeSettings, vocab_ids: np.
     return ids.numel() / max(took, 1e-6)
 
 
-def estimate_peak_memory(lm: LoadedModel, settings: MemorizeSettings) -> int:
-    """Bytes: base weights + LoRA state + activations and logits of one micro-batch."""
+@dataclass(frozen=True)
+class MemoryParts:
+    """Bytes a training step needs, by part (estimates from the model's shape)."""
+
+    weights: int
+    lora_state: int  # LoRA weights (+ fp32 masters), gradients and two AdamW moments
+    per_segment: int  # activations kept for backward, one segment, no gradient checkpointing
+    per_segment_checkpointed: int  # the same with gradient checkpointing (layer inputs only)
+    loss_buffer: int  # one chunk of logits and their gradient (fused loss), or all of them
+
+    def peak(self, segments_per_pass: int, checkpointing: bool = False) -> int:
+        act = self.per_segment_checkpointed if checkpointing else self.per_segment
+        return self.weights + self.lora_state + segments_per_pass * act + self.loss_buffer
+
+
+def memory_parts(lm: LoadedModel, settings: MemorizeSettings) -> MemoryParts:
+    from lift_reader.core.fused_loss import CHUNK_TOKENS, SUPPORTED_MODEL_TYPES
+
     config = lm.base_config
     hidden = getattr(config, "hidden_size", 1024)
     layers = getattr(config, "num_hidden_layers", 12)
@@ -105,14 +121,56 @@ def estimate_peak_memory(lm: LoadedModel, settings: MemorizeSettings) -> int:
     inter = getattr(config, "intermediate_size", 4 * hidden)
     weight_bytes = sum(p.numel() * p.element_size() for p in lm.model.parameters())
     act_bytes = 2 if lm.placement.precision != "fp32" else 4
-    tokens = settings.micro_batch_size * settings.segment_length
+    seg = settings.segment_length
     # Per layer and token: attention/MLP inputs and outputs kept for backward
     # (~8 hidden-sized and 3 intermediate-sized vectors).
-    activations = layers * tokens * (8 * hidden + 3 * inter) * act_bytes
-    # Logits in the model's dtype, their fp32 copy for the loss, and its gradient.
-    logits = tokens * vocab * (act_bytes + 4 + 4)
-    lora = layers * 7 * 2 * settings.lora_rank * (hidden + inter) // 2 * 4 * 4
-    return int(weight_bytes + activations + logits + lora)
+    per_layer_token = (8 * hidden + 3 * inter) * act_bytes
+    per_segment = layers * seg * per_layer_token
+    # Checkpointing keeps each layer's input and recomputes one layer at a time.
+    checkpointed = layers * seg * hidden * act_bytes + seg * per_layer_token
+    # The fused loss holds one chunk of logits and its gradient; the fallback all of them in fp32.
+    loss_tokens = min(settings.micro_batch_size * seg, CHUNK_TOKENS)
+    fused = getattr(config, "model_type", None) in SUPPORTED_MODEL_TYPES  # LoRA never trains the head
+    if not fused:
+        loss_tokens = settings.micro_batch_size * seg
+    loss_buffer = loss_tokens * vocab * (2 * act_bytes if fused else act_bytes + 8)
+    lora_params = layers * 7 * settings.lora_rank * (hidden + inter)
+    lora_state = lora_params * (act_bytes + 4 + 4 + 4 + 4)  # weights, masters, grads, 2 moments
+    return MemoryParts(weight_bytes, lora_state, per_segment, checkpointed, loss_buffer)
+
+
+def estimate_peak_memory(lm: LoadedModel, settings: MemorizeSettings) -> int:
+    """Bytes: base weights + LoRA state + activations of one micro-batch + the loss's buffers."""
+    return memory_parts(lm, settings).peak(settings.micro_batch_size)
+
+
+@dataclass(frozen=True)
+class CudaPlan:
+    """How a micro-batch runs on the GPU: in how many passes, with or without checkpointing."""
+
+    passes: int
+    checkpointing: bool
+
+    def describe(self, free_bytes: int) -> str:
+        how = "with gradient checkpointing" if self.checkpointing else "without gradient checkpointing"
+        return f"{free_bytes / 2**30:.1f} GiB free on the GPU: {self.passes} pass(es) per micro-batch, {how}"
+
+
+def plan_cuda_memory(parts: MemoryParts, micro_batch: int, free_bytes: int, *, headroom: float = 0.85) -> CudaPlan:
+    """The fastest way to fit a micro-batch into ``free_bytes`` (the base weights are already loaded).
+
+    Gradient checkpointing costs about a third more compute, so it is used only when not even
+    one segment fits without it; otherwise the micro-batch is split into as few passes as fit
+    (the gradients are the same either way).  When nothing fits, the out-of-memory handler of
+    the training loop has the last word.
+    """
+    budget = free_bytes * headroom - parts.lora_state - parts.loss_buffer
+    for checkpointing in (False, True):
+        act = parts.per_segment_checkpointed if checkpointing else parts.per_segment
+        if act <= budget:
+            per_pass = max(1, int(budget // act))
+            return CudaPlan(passes=-(-micro_batch // min(per_pass, micro_batch)), checkpointing=checkpointing)
+    return CudaPlan(passes=micro_batch, checkpointing=True)
 
 
 def estimate_memorize(lm: LoadedModel, n_tokens: int, settings: MemorizeSettings,

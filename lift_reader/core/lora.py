@@ -37,8 +37,7 @@ def add_training_adapter(lm: LoadedModel, name: str, settings: MemorizeSettings)
     """Attach a fresh trainable LoRA adapter called ``name``; only it requires grad.
 
     Other adapters already attached (for answering) stay frozen and inactive.
-    On a 4-bit base we let peft prepare the model (fp32 norms, input grads)
-    and turn on gradient checkpointing, as QLoRA does.
+    On a 4-bit base we let peft prepare the model (fp32 norms, input grads), as QLoRA does.
     """
     from peft import get_peft_model, prepare_model_for_kbit_training
 
@@ -49,10 +48,9 @@ def add_training_adapter(lm: LoadedModel, name: str, settings: MemorizeSettings)
         lm.model.add_adapter(name, config)
     else:
         if lm.placement.precision == "nf4":
-            lm.model = prepare_model_for_kbit_training(
-                lm.model, use_gradient_checkpointing=True,
-                gradient_checkpointing_kwargs={"use_reentrant": False},
-            )
+            # fp32 norms and input grads as QLoRA does; gradient checkpointing is decided per run
+            # from free memory (training.py), not always on.
+            lm.model = prepare_model_for_kbit_training(lm.model, use_gradient_checkpointing=False)
         lm.model = get_peft_model(lm.model, config, adapter_name=name)
     lm.model.set_adapter(name)
     lm.weights_version += 1

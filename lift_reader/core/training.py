@@ -163,6 +163,8 @@ class MemorizeJob:
 
         first_step = self.state.step
         yield self._event("start", None, 0.0)
+        if device.type == "cuda":
+            yield self._fit_to_gpu_memory(model, device)
         window: list[tuple[float, int]] = []  # (seconds, tokens) of recent steps, for speed and ETA
         run_started = time.perf_counter() - self.state.elapsed_s
         order, order_epoch = [], -1
@@ -244,6 +246,20 @@ class MemorizeJob:
                 step_loss += loss.item() * share / step_units
             step_tokens += int((labels != -100).sum())
         return step_loss, step_tokens, False
+
+    def _fit_to_gpu_memory(self, model, device) -> TrainEvent:
+        """Split micro-batches and turn gradient checkpointing on only as far as free VRAM needs."""
+        from lift_reader.core.estimate import memory_parts, plan_cuda_memory
+
+        free, _ = torch.cuda.mem_get_info(device)
+        plan = plan_cuda_memory(memory_parts(self.lm, self.settings), self.settings.micro_batch_size, free)
+        self.row_splits = max(self.row_splits, plan.passes)
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        if plan.checkpointing:
+            base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        elif getattr(base, "is_gradient_checkpointing", False):
+            base.gradient_checkpointing_disable()
+        return self._event("notice", None, 0.0, message=plan.describe(free))
 
     def _retry_smaller(self, device) -> TrainEvent:
         """After an out-of-memory error: free the cache and cut micro-batches in half."""
