@@ -77,7 +77,6 @@ METADATA = [
     "filelock",
     "regex",
     "pyyaml",
-    "requests",
     "pymupdf",
 ]
 
