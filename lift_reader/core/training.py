@@ -26,6 +26,7 @@ import torch
 
 from lift_reader.core.auxiliary import AuxItem
 from lift_reader.core.cancel import CancelToken
+from lift_reader.core.compiling import compile_decoder_layers, should_compile
 from lift_reader.core.checkpoints import RunState, load_checkpoint, read_state, save_checkpoint
 from lift_reader.core.distributed import SINGLE, Distributed
 from lift_reader.core.fused_loss import causal_lm_loss
@@ -165,6 +166,22 @@ class MemorizeJob:
         yield self._event("start", None, 0.0)
         if device.type == "cuda":
             yield self._fit_to_gpu_memory(model, device)
+        uncompile = None
+        tokens_left = (self.total_steps - first_step) * s.grad_accum_steps * s.micro_batch_size * s.segment_length
+        if should_compile(device, tokens_left):
+            uncompile = compile_decoder_layers(model)
+            if uncompile is not None:
+                yield self._event("notice", None, 0.0, message="compiling the model for this long run "
+                                  "(the first steps are slow, the rest faster)")
+        try:
+            yield from self._steps(model, weights, optimizer, params, first_step, cancel, uncompile)
+        finally:
+            if uncompile is not None:
+                uncompile()
+
+    def _steps(self, model, weights, optimizer, params, first_step: int, cancel, uncompile) -> Iterator[TrainEvent]:
+        s = self.settings
+        device = self.lm.device
         window: list[tuple[float, int]] = []  # (seconds, tokens) of recent steps, for speed and ETA
         run_started = time.perf_counter() - self.state.elapsed_s
         order, order_epoch = [], -1
@@ -186,6 +203,14 @@ class MemorizeJob:
                 except torch.OutOfMemoryError:
                     weights.zero_grad()
                     yield self._retry_smaller(device)
+                except Exception as err:  # noqa: BLE001 - only a failure of the compiler is retried
+                    if uncompile is None or step != first_step:
+                        raise
+                    uncompile()
+                    uncompile = None
+                    weights.zero_grad()
+                    yield self._event("notice", None, 0.0,
+                                      message=f"compiling failed ({type(err).__name__}); going on without it")
             if self.dist.enabled:  # every rank learns the step's loss and whether any rank was stopped
                 step_loss, step_tokens, stops = self.dist.sum_values(step_loss, step_tokens, float(stopped))
                 step_tokens, stopped = int(step_tokens), stops > 0

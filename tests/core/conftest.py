@@ -15,3 +15,9 @@ def book(story_text):
 @pytest.fixture
 def tokens(book, tiny_parts):
     return tokenize_book(book.text, tiny_parts[0])
+
+
+@pytest.fixture
+def short_story_tokens(tiny_parts, story_text):
+    """The first 3,000 characters of the sample story in tiny-model tokens (a run of a few dozen steps)."""
+    return tokenize_book(story_text[:3000], tiny_parts[0])
