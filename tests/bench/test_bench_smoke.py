@@ -88,3 +88,28 @@ def test_answer_speed(tmp_path):
     assert [r[0] for r in switch["rows"]] == [ans.SWITCH, ans.FIRST_ATTACH]
     assert switch["rows"][0][5] == 6 and switch["rows"][1][5] == 2
     _check_files(tmp_path, ans.NAME)
+
+
+def test_cost_curve(tmp_path):
+    import cost_curve as cc
+
+    payload = cc.main(["--tiny", "--quick", "--precision", "fp32", "--threads", "1", "--book", str(STORY),
+                       "--out-dir", str(tmp_path)])
+    table = _table(payload, "Cost of one needle question")
+    sizes = [r[0] for r in table["rows"]]
+    assert len(sizes) == 2 and sizes[0] == 256 and sizes[1] < 1024  # 1,024 does not fit the tiny model's window
+    assert any("context window is 1,024 tokens" in n for n in table["notes"])
+    for row in table["rows"]:
+        (size, tokens, icl_s, _, icl_correct, icl_mib, icl_after_load_mib, memorize_s, lift_s, total_s, lift_mib,
+         lift_after_load_mib, _, lift_correct) = row
+        assert 0 < tokens <= size and icl_correct in ("yes", "no") and lift_correct in ("yes", "no")
+        assert min(icl_s, icl_mib, memorize_s, lift_s, lift_mib) > 0 and total_s == memorize_s + lift_s
+        if sys.platform.startswith("linux"):  # the peak-RSS mark restarted after loading the model
+            assert 0 < icl_after_load_mib <= icl_mib and 0 < lift_after_load_mib <= lift_mib
+    assert [r[0].split(" (")[0] for r in _table(payload, "Crossover")["rows"]] == [
+        "time", "peak memory after model load", "peak memory, whole process"]
+    assert [r[0] for r in _table(payload, "Break-even")["rows"]] == sizes
+    for row in payload["rows"]:  # the needle sits near the middle; ICL saw the whole text
+        assert 0.25 < row["needle_at"] < 0.75 and row["icl"]["answer"]["needle_in_prompt"]
+    _check_files(tmp_path, cc.NAME)
+    assert (tmp_path / f"{cc.NAME}-latest.png").stat().st_size > 1000
