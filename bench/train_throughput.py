@@ -32,6 +32,7 @@ import bench_common as bc  # noqa: E402
 
 NAME = "train_throughput"
 OURS = "ours (MemorizeJob)"
+OURS_COMPILED = "ours, compiled"
 NAIVE = "naive peft loop"
 
 
@@ -41,6 +42,9 @@ def parse_args(argv):
                    help="book file (default: ../shared/data/books/pg1063.txt, else the sample story)")
     p.add_argument("--segment-length", type=int, default=None, help="tokens per segment (default 256; 64 with --quick)")
     p.add_argument("--warmup", type=int, default=2, help="steps run before timing starts")
+    p.add_argument("--compiled", action="store_true",
+                   help="also time our loop with torch.compile forced on (LIFT_READER_COMPILE=1; at least 4 "
+                        "warm-up steps, which hold the compile)")
     p.add_argument("--matmul-size", type=int, default=None, help="n of the n x n matmul (default 4096; 512 with --quick)")
     p.add_argument("--matmul-seconds", type=float, default=None, help="seconds per dtype (default 3; 0.3 with --quick)")
     args = p.parse_args(argv)
@@ -69,8 +73,11 @@ def matmul_gflops(dtype, n: int, seconds: float) -> float:
     return 2 * n**3 * iters / took / 1e9
 
 
-def time_ours(spec, precision: str, tokens, seg_len: int, warmup: int, steps: int) -> dict:
+def time_ours(spec, precision: str, tokens, seg_len: int, warmup: int, steps: int, *, compiled: bool = False) -> dict:
     """Tokens/s of MemorizeJob over ``steps`` steps after ``warmup`` steps (wall clock between events)."""
+    import os
+
+    from lift_reader.core.compiling import ENV as COMPILE_ENV
     from lift_reader.core.segments import SegmentPlan
     from lift_reader.core.settings import MemorizeSettings
     from lift_reader.core.training import CancelToken, MemorizeJob
@@ -84,19 +91,29 @@ def time_ours(spec, precision: str, tokens, seg_len: int, warmup: int, steps: in
         raise SystemExit(f"the book gives only {job.total_steps} steps; {need} are needed")
     cancel = CancelToken()
     stamps, reported = [], []
-    for event in job.run(cancel=cancel):
-        if event.kind == "step":
-            stamps.append(time.perf_counter())
-            reported.append(event.tokens_per_s)
-            if len(stamps) >= need:
-                cancel.cancel()
+    before = os.environ.get(COMPILE_ENV)
+    os.environ[COMPILE_ENV] = "1" if compiled else "0"
+    started = time.perf_counter()
+    try:
+        for event in job.run(cancel=cancel):
+            if event.kind == "step":
+                stamps.append(time.perf_counter())
+                reported.append(event.tokens_per_s)
+                if len(stamps) >= need:
+                    cancel.cancel()
+    finally:
+        if before is None:
+            os.environ.pop(COMPILE_ENV, None)
+        else:
+            os.environ[COMPILE_ENV] = before
     tokens_per_step = plan.segment_length * settings.micro_batch_size
     took = stamps[need - 1] - stamps[warmup - 1] if warmup > 0 else stamps[need - 1] - stamps[0]
     timed = steps if warmup > 0 else steps - 1
     del lm, job
     gc.collect()
     return {"tokens_per_s": timed * tokens_per_step / took, "s_per_step": took / timed,
-            "job_reported_tokens_per_s": reported[-1], "tokens_per_step": tokens_per_step}
+            "job_reported_tokens_per_s": reported[-1], "tokens_per_step": tokens_per_step,
+            "warmup_s": stamps[warmup - 1] - started if warmup > 0 else None}
 
 
 def time_naive(spec, precision: str, tokens, seg_len: int, warmup: int, steps: int) -> dict:
@@ -168,23 +185,32 @@ def main(argv=None) -> dict:
     })
 
     table = bc.Table("Training throughput",
-                     ["loop", "precision", "tokens/s", "s/step", "ours/naive", "% bf16 ceiling", "% own ceiling"])
+                     ["loop", "precision", "tokens/s", "s/step", "ours/naive", "vs naive fp32", "% bf16 ceiling",
+                      "% own ceiling", "warm-up s"])
     results = []
     for prec in precs:
         print(f"[{prec}] timing our loop ...", file=sys.stderr)
-        ours = time_ours(spec, prec, tokens, args.segment_length, args.warmup, args.steps)
+        rows = [(OURS, time_ours(spec, prec, tokens, args.segment_length, args.warmup, args.steps))]
+        if args.compiled:
+            print(f"[{prec}] timing our loop, compiled ...", file=sys.stderr)
+            rows.append((OURS_COMPILED, time_ours(spec, prec, tokens, args.segment_length, max(args.warmup, 4),
+                                                  args.steps, compiled=True)))
         print(f"[{prec}] timing the naive loop ...", file=sys.stderr)
         naive = time_naive(spec, prec, tokens, args.segment_length, args.warmup, args.steps)
-        for label, r in ((OURS, ours), (NAIVE, naive)):
+        rows.append((NAIVE, naive))
+        for label, r in rows:
             flops = 4 * n_params * r["tokens_per_s"]
             r.update(loop=label, precision=prec,
-                     ratio=ours["tokens_per_s"] / naive["tokens_per_s"],
+                     ratio=r["tokens_per_s"] / naive["tokens_per_s"],
                      bf16_fraction=flops / (ceilings["bf16"] * 1e9),
                      own_fraction=flops / (ceilings[prec] * 1e9))
             results.append(r)
-            table.add(label, prec, r["tokens_per_s"], r["s_per_step"],
-                      bc.Ratio(r["ratio"]) if label == OURS else None,
-                      100 * r["bf16_fraction"], 100 * r["own_fraction"])
+    naive_fp32 = next((r["tokens_per_s"] for r in results if r["loop"] == NAIVE and r["precision"] == "fp32"), None)
+    for r in results:
+        table.add(r["loop"], r["precision"], r["tokens_per_s"], r["s_per_step"],
+                  bc.Ratio(r["ratio"]) if r["loop"] != NAIVE else None,
+                  bc.Ratio(r["tokens_per_s"] / naive_fp32) if naive_fp32 else None,
+                  100 * r["bf16_fraction"], 100 * r["own_fraction"], r.get("warmup_s"))
     table.notes += [
         f"Achieved fraction uses ~4N FLOPs per trained token, N = {n_params:,} total parameters of the base "
         "model (a tied embedding counted once): with a frozen base, the forward pass costs 2N and the "

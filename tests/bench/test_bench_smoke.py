@@ -48,9 +48,10 @@ def test_train_throughput(tmp_path):
     table = _table(payload, "Training throughput")
     assert {(r[0], r[1]) for r in table["rows"]} == {(loop, p) for loop in (tt.OURS, tt.NAIVE) for p in ("fp32", "bf16")}
     for row in table["rows"]:
-        loop, _, tokens_per_s, s_per_step, ratio, bf16_pct, own_pct = row
-        assert tokens_per_s > 0 and s_per_step > 0 and bf16_pct > 0 and own_pct > 0
+        loop, precision, tokens_per_s, s_per_step, ratio, vs_naive_fp32, bf16_pct, own_pct, _warmup = row
+        assert tokens_per_s > 0 and s_per_step > 0 and bf16_pct > 0 and own_pct > 0 and vs_naive_fp32 > 0
         assert (ratio is not None) == (loop == tt.OURS)
+        assert (vs_naive_fp32 == 1.0) == (loop == tt.NAIVE and precision == "fp32")
     assert payload["facts"]["torch"] and payload["facts"]["CPU capability"]
     _check_files(tmp_path, tt.NAME)
 
