@@ -3,8 +3,8 @@
 On a bf16 base the LoRA layers compute in bf16 (see ``lora.add_training_adapter``),
 but AdamW's small updates would vanish when rounded to bf16's 8-bit mantissa.
 So the optimizer steps fp32 master copies: after each backward pass the bf16
-gradients are copied up to the masters, and after each step the masters are
-copied down into the model.  Checkpoints hold the masters, so a resumed run
+gradients are added onto the masters' fp32 gradients, and after each step the
+masters are copied down into the model.  Checkpoints hold the masters, so a resumed run
 continues bit for bit, and the finished adapter is saved from them in fp32.
 For a model that already trains in fp32 the masters are the parameters themselves.
 """
@@ -31,11 +31,20 @@ class TrainableWeights:
         return self.masters
 
     def gradients_to_masters(self) -> None:
-        """Move the model's gradients (summed over the micro-batches) onto the masters in fp32."""
+        """Add the model's gradients onto the masters' in fp32, after each backward pass.
+
+        Micro-batches of a step then sum their gradients in fp32, not in bf16 (where
+        each addition rounds to 8 bits of mantissa).
+        """
         if not self.mixed:
             return
         for master, (_, p) in zip(self.masters, self.named):
-            master.grad = p.grad.float() if p.grad is not None else None
+            if p.grad is None:
+                continue
+            if master.grad is None:
+                master.grad = p.grad.float()
+            else:
+                master.grad.add_(p.grad)
             p.grad = None
 
     @torch.no_grad()

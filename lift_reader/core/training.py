@@ -198,7 +198,7 @@ class MemorizeJob:
             while True:
                 try:
                     step_loss, step_tokens, stopped = self._accumulate(
-                        model, self.dist.shard(units), len(units), device, cancel)
+                        model, weights, self.dist.shard(units), len(units), device, cancel)
                     break
                 except torch.OutOfMemoryError:
                     weights.zero_grad()
@@ -218,7 +218,6 @@ class MemorizeJob:
                 weights.zero_grad()
                 yield from self._stop_cancelled(model, weights, optimizer, run_started)
                 return
-            weights.gradients_to_masters()
             self.dist.sum_gradients(params)
             torch.nn.utils.clip_grad_norm_(params, s.max_grad_norm)
             optimizer.step()
@@ -248,7 +247,8 @@ class MemorizeJob:
     def writes_checkpoints(self) -> bool:
         return self.checkpoint_dir is not None and self.dist.is_main
 
-    def _accumulate(self, model, units: list[_Unit], step_units: int, device, cancel) -> tuple[float, int, bool]:
+    def _accumulate(self, model, weights: TrainableWeights, units: list[_Unit], step_units: int, device,
+                    cancel) -> tuple[float, int, bool]:
         """Forward and backward over ``units``, this process's share of a step of ``step_units``
         micro-batches; returns (its part of the step's mean loss, its tokens, whether it was cancelled).
 
@@ -268,6 +268,7 @@ class MemorizeJob:
                 share = part_ids.shape[0] / rows
                 loss = causal_lm_loss(model, part_ids, part_labels)
                 (loss * weight * share / step_units).backward()
+                weights.gradients_to_masters()  # sum the passes' gradients in fp32
                 step_loss += loss.item() * share / step_units
             step_tokens += int((labels != -100).sum())
         return step_loss, step_tokens, False

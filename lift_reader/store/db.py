@@ -175,19 +175,32 @@ class Database:
             conn.execute("COMMIT")
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Bring the file to SCHEMA_VERSION, one step per transaction.
+
+        The version is read inside each step's write transaction: two processes opening a
+        new library at once (torchrun ranks, parallel batch jobs) must not both run a step.
+        """
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise StoreError(f"the library was written by a newer LIFT Reader; please update: {self.db_path}")
-        for step in range(version, SCHEMA_VERSION):
+        if version == SCHEMA_VERSION:
+            return  # the usual case; no write (a library on read-only media still opens)
+        while True:
             # executescript() would COMMIT by itself; running the statements
             # inside our own transaction means a failed step leaves the file
             # exactly at the old version.
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for statement in _MIGRATIONS[step].split(";"):
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise StoreError(f"the library was written by a newer LIFT Reader; please update: {self.db_path}")
+                if version == SCHEMA_VERSION:
+                    conn.execute("COMMIT")
+                    return
+                for statement in _MIGRATIONS[version].split(";"):
                     if statement.strip():
                         conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {step + 1}")
+                conn.execute(f"PRAGMA user_version = {version + 1}")
             except BaseException:
                 _rollback(conn)
                 raise

@@ -147,14 +147,16 @@ def test_memorize_under_torchrun_saves_one_adapter_like_a_single_process(lift_ho
     """Two gloo processes: one adapter, one progress report, the same weights as one process with --grad-accum 2."""
     from safetensors.torch import load_file
 
+    # fp32 and one thread a process on both sides, so that only the order of additions differs.
     env = dict(os.environ, LIFT_READER_HOME=str(lift_home), OMP_NUM_THREADS="1")
+    model = ["--model", str(tiny_folder), "--device", "cpu", "--precision", "fp32"]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "-m", "lift_reader",
-           "--model", str(tiny_folder), "--device", "cpu", "memorize", str(short_book), *MEMORIZE_FAST, "--name", "two"]
+           *model, "memorize", str(short_book), *MEMORIZE_FAST, "--name", "two"]
     two = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     assert two.returncode == 0, two.stderr[-3000:]
     assert two.stdout.count("memorized in") == 1 and "2 processes: each step takes 2 micro-batches" in two.stdout
-    one = lift("--model", str(tiny_folder), "--device", "cpu", "memorize", str(short_book), *MEMORIZE_FAST,
-               "--grad-accum", "2", "--name", "one", home=lift_home)
+    one = subprocess.run([sys.executable, "-m", "lift_reader", *model, "memorize", str(short_book), *MEMORIZE_FAST,
+                          "--grad-accum", "2", "--name", "one"], capture_output=True, text=True, env=env, timeout=600)
     assert one.returncode == 0, one.stderr
     listing = lift("adapters", "list", home=lift_home).stdout
     assert "two" in listing and "one" in listing

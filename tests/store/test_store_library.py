@@ -251,3 +251,18 @@ def test_closed_library_raises(tmp_path: Path) -> None:
         pass
     with pytest.raises(StoreError, match="closed"):
         lib.list_books()
+
+
+def test_processes_opening_a_new_library_at_once_all_succeed(tmp_path: Path) -> None:
+    """torchrun ranks and parallel batch jobs create the same library file at the same moment."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "shared" / "library.sqlite3"
+    code = ("import sys; from pathlib import Path; from lift_reader.store.library import Library; "
+            "Library(Path(sys.argv[1])).list_books(); print('ok')")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(6)]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, [err for _, err in results]
+    assert Library(db).list_books() == []
