@@ -119,6 +119,57 @@ def _cpu_model_name() -> str:
     return platform.processor() or "unknown"
 
 
+# --- this process's memory --------------------------------------------------
+
+
+def _status_kib(field: str) -> int | None:
+    """A KiB field of /proc/self/status (VmRSS, VmHWM), None where there is no /proc."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def current_rss() -> int | None:
+    """Bytes resident now (psutil, else /proc)."""
+    try:
+        import psutil
+
+        return psutil.Process().memory_info().rss
+    except ImportError:
+        kib = _status_kib("VmRSS")
+        return kib * 1024 if kib is not None else None
+
+
+def lifetime_peak() -> int:
+    """Bytes: the process's peak RSS so far (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+def reset_peak() -> bool:
+    """Restart the kernel's peak-RSS mark (VmHWM) from the current RSS (Linux >= 4.0); True when it worked."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+            f.write("5")
+    except OSError:
+        return False
+    hwm, rss = _status_kib("VmHWM"), _status_kib("VmRSS")
+    return hwm is not None and rss is not None and hwm <= rss + 4096
+
+
+def peak_since_reset() -> int | None:
+    """Bytes: VmHWM, the peak RSS since the last ``reset_peak`` (None without /proc)."""
+    kib = _status_kib("VmHWM")
+    return kib * 1024 if kib is not None else None
+
+
 # --- the model ---------------------------------------------------------------
 
 

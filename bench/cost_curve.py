@@ -95,51 +95,6 @@ def parse_args(argv):
 # --- inside a subprocess ---------------------------------------------------------
 
 
-def peak_rss() -> int:
-    """Bytes: this process's peak RSS so far (ru_maxrss is KiB on Linux, bytes on macOS)."""
-    import resource
-
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024
-
-
-def _status_kib(field: str) -> int | None:
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def rss_now() -> int | None:
-    try:
-        import psutil
-
-        return psutil.Process().memory_info().rss
-    except ImportError:
-        kib = _status_kib("VmRSS")
-        return None if kib is None else kib * 1024
-
-
-def reset_hwm() -> bool:
-    """Restart the kernel's peak-RSS mark (VmHWM) from the current RSS (Linux); True when that worked."""
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
-            f.write("5")
-    except OSError:
-        return False
-    hwm, rss = _status_kib("VmHWM"), _status_kib("VmRSS")
-    return hwm is not None and rss is not None and hwm <= rss + 4096
-
-
-def hwm() -> int | None:
-    kib = _status_kib("VmHWM")
-    return None if kib is None else kib * 1024
-
-
 def has_passphrase(text: str) -> bool:
     """Whether an answer names the passphrase (case, punctuation and spacing ignored)."""
     def squash(s):
@@ -192,7 +147,7 @@ def child(args) -> None:
 
     bc.apply_threads(args)
     (precision,) = bc.precisions(args.precision)
-    out = {"kind": args.child_kind, "precision": precision, "rss_start": rss_now()}
+    out = {"kind": args.child_kind, "precision": precision, "rss_start": bc.current_rss()}
     ws = Workspace(model_ref=args.model, device="cpu", precision=precision,
                    progress=lambda msg: print(msg, file=sys.stderr))
     t0 = time.perf_counter()
@@ -200,7 +155,7 @@ def child(args) -> None:
         ws.use_model(bc.tiny_lm(precision))
     out["context_window"] = ws.lm.context_window
     out["load_s"] = time.perf_counter() - t0
-    out["rss_after_load"] = rss_now()
+    out["rss_after_load"] = bc.current_rss()
 
     text = args.child_input.read_text(encoding="utf-8")
     book = BookText(text=text, page_starts=[0], title=args.child_title, format="txt", source_path=args.child_input)
@@ -210,8 +165,8 @@ def child(args) -> None:
     out["tokenize_s"] = time.perf_counter() - t0
     out["tokens"] = len(tokens)
     # From here on VmHWM tracks the measurement alone (loading the model has a transient peak of its own).
-    out["peak_before_work"] = peak_rss()
-    out["hwm_reset"] = reset_hwm()
+    out["peak_before_work"] = bc.lifetime_peak()
+    out["hwm_reset"] = bc.reset_peak()
 
     sampling = SamplingSettings(greedy=True, max_new_tokens=args.answer_tokens)
     if args.child_kind == ICL:
@@ -240,14 +195,14 @@ def child(args) -> None:
             raise SystemExit("memorize did not finish")
         out["steps"] = steps
         out["final_loss"] = outcome.final_loss
-        out["peak_after_load_memorize"] = hwm() if out["hwm_reset"] else None
+        out["peak_after_load_memorize"] = bc.peak_since_reset() if out["hwm_reset"] else None
         settings = AskSettings(mode="lift+icl", history_turns=0, sampling=sampling)  # the app's default window
     out["context_tokens_setting"] = settings.context_tokens
     out["answer"] = ask_timed(ws, record, settings)
-    out["peak_after_load_first_answer"] = hwm() if out["hwm_reset"] else None
+    out["peak_after_load_first_answer"] = bc.peak_since_reset() if out["hwm_reset"] else None
     out["repeat"] = ask_timed(ws, record, settings)  # same prompt again: the book prefix comes from the cache
-    out["peak"] = peak_rss()
-    out["peak_after_load"] = hwm() if out["hwm_reset"] else None
+    out["peak"] = bc.lifetime_peak()
+    out["peak_after_load"] = bc.peak_since_reset() if out["hwm_reset"] else None
     args.child_result.write_text(json.dumps(out), encoding="utf-8")
 
 

@@ -58,47 +58,6 @@ def parse_args(argv):
 # --- measuring inside the subprocess -----------------------------------------
 
 
-def _status_kib(field: str) -> int | None:
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def current_rss() -> int | None:
-    """Bytes resident now (psutil, else /proc)."""
-    try:
-        import psutil
-
-        return psutil.Process().memory_info().rss
-    except ImportError:
-        kib = _status_kib("VmRSS")
-        return kib * 1024 if kib is not None else None
-
-
-def lifetime_peak() -> int:
-    """Bytes: the process's peak RSS so far (ru_maxrss is KiB on Linux, bytes on macOS)."""
-    import resource
-
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024
-
-
-def reset_peak() -> bool:
-    """Reset the kernel's peak-RSS mark (Linux >= 4.0); True when it worked."""
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
-            f.write("5")
-    except OSError:
-        return False
-    hwm, rss = _status_kib("VmHWM"), _status_kib("VmRSS")
-    return hwm is not None and rss is not None and hwm <= rss + 4096
-
-
 class RssSampler:
     """Samples RSS with psutil every few milliseconds (None when psutil is missing)."""
 
@@ -156,23 +115,23 @@ def child(args) -> None:
     bc.apply_threads(args)
     (precision,) = bc.precisions(args.precision)
     out = {"book": args.child_book.name, "precision": precision, "home": os.environ.get("LIFT_READER_HOME")}
-    out["rss_start"] = current_rss()
+    out["rss_start"] = bc.current_rss()
     ws = Workspace(model_ref=args.model, device="cpu", precision=precision,
                    progress=lambda msg: print(msg, file=sys.stderr))
     if args.tiny:
         ws.use_model(bc.tiny_lm(precision))
     _ = ws.lm
-    out["rss_after_load"] = current_rss()
+    out["rss_after_load"] = bc.current_rss()
 
     t0 = time.perf_counter()
     record, out["loader"] = add_book(ws, args.child_book)
     tokens = ws.book_tokens(record)
     out["tokenize_s"] = time.perf_counter() - t0
-    out["rss_after_tokenize"] = current_rss()
+    out["rss_after_tokenize"] = bc.current_rss()
     out["tokens"] = len(tokens)
     out["segments"] = len(SegmentPlan.for_book(len(tokens), args.segment_length))
-    out["peak_before_training"] = lifetime_peak()
-    out["peak_reset"] = reset_peak()
+    out["peak_before_training"] = bc.lifetime_peak()
+    out["peak_reset"] = bc.reset_peak()
 
     settings = MemorizeSettings(segment_length=args.segment_length)
     cancel = CancelToken()
@@ -185,9 +144,9 @@ def child(args) -> None:
                 stamps.append(time.perf_counter())
                 if event.step >= args.steps:
                     cancel.cancel()
-    out["peak_training_hwm"] = _status_kib("VmHWM") * 1024 if out["peak_reset"] else None
+    out["peak_training_hwm"] = bc.peak_since_reset() if out["peak_reset"] else None
     out["peak_training_psutil"] = sampler.peak
-    out["peak_whole_run"] = max(lifetime_peak(), out["peak_before_training"])
+    out["peak_whole_run"] = max(bc.lifetime_peak(), out["peak_before_training"])
     out["steps_done"] = len(stamps)
     out["total_steps_full_run"] = total_steps
     out["last_event"] = kinds[-1] if kinds else None
