@@ -53,13 +53,21 @@ def _memorize_settings(args, device: str):
 
 
 def cmd_memorize(args) -> int:
+    return _in_process_group(args, _memorize_one)
+
+
+def _in_process_group(args, body) -> int:
+    """Run ``body(args, dist)`` as one process of a torchrun job (or alone), leaving the group after."""
     from lift_reader.core.distributed import from_environment
 
     dist = from_environment(args.device)
     try:
-        return _memorize_one(args, dist)
+        return body(args, dist)
     finally:
-        _leave_process_group(dist)
+        if dist.enabled:
+            import torch.distributed
+
+            torch.distributed.destroy_process_group()
 
 
 def _memorize_one(args, dist) -> int:
@@ -97,13 +105,6 @@ def _memorize_one(args, dist) -> int:
 def _printer(dist):
     """print on rank 0; nothing on the other ranks of a torchrun job."""
     return print if dist.is_main else (lambda *a, **k: None)
-
-
-def _leave_process_group(dist) -> None:
-    if dist.enabled:
-        import torch.distributed
-
-        torch.distributed.destroy_process_group()
 
 
 def _distributed_settings(args, settings, dist, say):
@@ -158,13 +159,7 @@ def _train_with_progress(ws, record, settings, *, resume: bool, name: str | None
 
 
 def cmd_batch(args) -> int:
-    from lift_reader.core.distributed import from_environment
-
-    dist = from_environment(args.device)
-    try:
-        return _batch(args, dist)
-    finally:
-        _leave_process_group(dist)
+    return _in_process_group(args, _batch)
 
 
 def _batch(args, dist) -> int:
