@@ -42,6 +42,12 @@ def add_eval_parser(sub) -> None:
     p.add_argument("--rank", type=_positive_int, dest="lora_rank", help="memorize: LoRA rank")
     p.add_argument("--aux", action="store_true", dest="aux_tasks", default=None,
                    help="memorize: also train auxiliary question/answer items")
+    p.add_argument("--aux-per-1k", type=float, dest="aux_items_per_1k_tokens",
+                   help="with --aux: auxiliary items per 1,000 book tokens (default 2)")
+    p.add_argument("--aux-reading", action="store_true", default=None,
+                   help="with --aux: every other auxiliary item shows the passage it comes from")
+    p.add_argument("--contextualized", action="store_true", default=None,
+                   help="memorize: train each segment after a short head/tail excerpt of the book")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -67,6 +73,12 @@ def reproducing_command(args, context_tokens: int, conditions: tuple[str, ...], 
             parts += [flag, str(getattr(args, name))]
     if args.aux_tasks:
         parts.append("--aux")
+    if args.aux_items_per_1k_tokens is not None:
+        parts += ["--aux-per-1k", str(args.aux_items_per_1k_tokens)]
+    if args.aux_reading:
+        parts.append("--aux-reading")
+    if args.contextualized:
+        parts.append("--contextualized")
     if args.resamples != 1000:
         parts += ["--resamples", str(args.resamples)]
     parts += ["--out", str(out)]

@@ -118,9 +118,21 @@ def chat_model_pairs(lm, book: BookText, end_char: int, count: int, seed: int) -
     return pairs
 
 
-def encode_item(lm, title: str, question: str, answer: str, offset: int) -> AuxItem:
-    """Prompt tokens masked out, answer tokens trained."""
-    prompt = encode_prompt(lm.tokenizer, title, "", [], question)
+def passage_around(text: str, offset: int, end_char: int, before: int = 500, after: int = 700) -> str:
+    """The text around ``offset`` (cut at spaces, never past ``end_char``): a retrieved-passage stand-in."""
+    start = max(0, offset - before)
+    stop = min(end_char, offset + after)
+    if start > 0:
+        start = text.find(" ", start, offset) + 1 or start
+    if stop < end_char:
+        cut = text.rfind(" ", offset, stop)
+        stop = cut if cut > offset else stop
+    return text[start:stop].strip()
+
+
+def encode_item(lm, title: str, question: str, answer: str, offset: int, context: str = "") -> AuxItem:
+    """Prompt tokens masked out, answer tokens trained; ``context`` is book text shown before the question."""
+    prompt = encode_prompt(lm.tokenizer, title, context, [], question)
     answer_text = answer if lm.is_chat_model else " " + answer.strip() + "\n"
     answer_ids = lm.tokenizer(answer_text, add_special_tokens=False)["input_ids"]
     if lm.is_chat_model and lm.tokenizer.eos_token_id is not None:
@@ -134,7 +146,12 @@ def build_aux_items(lm, book: BookText, tokens: BookTokens, settings) -> list[Au
         pairs = chat_model_pairs(lm, book, tokens.end_char, count, settings.seed)
     else:
         pairs = base_model_pairs(book, tokens.end_char, count, settings.seed)
-    return [encode_item(lm, book.title, q, a, o) for q, a, o in pairs]
+    if not settings.aux_reading:
+        return [encode_item(lm, book.title, q, a, o) for q, a, o in pairs]
+    # Reading practice: every other item shows the passage it was made from, as rag modes show
+    # retrieved passages, so the adapter keeps the base model's habit of answering from the prompt.
+    return [encode_item(lm, book.title, q, a, o, passage_around(book.text, o, tokens.end_char) if i % 2 else "")
+            for i, (q, a, o) in enumerate(pairs)]
 
 
 def write_aux_items(path: Path, items: list[AuxItem]) -> None:

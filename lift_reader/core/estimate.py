@@ -179,6 +179,10 @@ def estimate_memorize(lm: LoadedModel, n_tokens: int, settings: MemorizeSettings
     units = -(-len(plan) // settings.micro_batch_size)
     steps = -(-units // settings.grad_accum_steps) * settings.epochs
     tokens_to_train = plan.tokens_per_epoch() * settings.epochs
+    if settings.contextualized:  # every segment also runs through its prefix
+        from lift_reader.core.contextualized import EXCERPT_TOKENS, FRAMING_TOKENS
+
+        tokens_to_train += len(plan) * (EXCERPT_TOKENS + FRAMING_TOKENS) * settings.epochs
     speed = known_throughput(lm, settings)
     source = "measured earlier"
     if speed is None and probe_ids is not None:

@@ -17,6 +17,8 @@ from lift_reader.core.segments import default_stride
 from lift_reader.errors import BadInputError
 
 SCHEDULES = ("cosine", "linear", "constant")
+# Fields added after adapters were first saved: left out of the training key at their defaults.
+_ADDED_LATER = {"aux_reading": False, "contextualized": False}
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,12 @@ class MemorizeSettings:
     """How many auxiliary items to make per thousand book tokens (at most 400)."""
     up_to_page: int | None = None
     """Spoiler-safe: memorize only the text up to the end of this page."""
+    aux_reading: bool = False
+    """With aux_tasks: every other auxiliary item shows the passage it comes from before the question
+    (reading practice, the way rag modes show retrieved passages)."""
+    contextualized: bool = False
+    """Precede each segment with a short head/tail excerpt and an instruction to recite; the loss
+    stays on the segment (the method's contextualized variant, core/contextualized.py)."""
 
     def __post_init__(self):
         checks = [
@@ -84,6 +92,7 @@ class MemorizeSettings:
             (self.max_grad_norm > 0, "max_grad_norm must be positive"),
             (self.checkpoint_every >= 1, "checkpoint interval must be at least 1 step"),
             (self.aux_weight >= 0, "auxiliary weight must be non-negative"),
+            (0 < self.aux_items_per_1k_tokens <= 100, "auxiliary items per 1,000 tokens must be in (0, 100]"),
             (self.up_to_page is None or self.up_to_page >= 1, "up_to_page must be a page number (1 or more)"),
         ]
         for ok, message in checks:
@@ -109,6 +118,9 @@ class MemorizeSettings:
         """Identity of what is trained (not of how often we checkpoint)."""
         data = self.as_dict()
         data.pop("checkpoint_every")
+        for name, default in _ADDED_LATER.items():  # adapters trained before keep their key
+            if data[name] == default:
+                data.pop(name)
         data["stride"] = self.effective_stride
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -33,6 +33,7 @@ from lift_reader.core.fused_loss import causal_lm_loss
 from lift_reader.core.lora import add_training_adapter, finish_training_adapter
 from lift_reader.core.master_weights import TrainableWeights
 from lift_reader.core.models import LoadedModel
+from lift_reader.core.contextualized import SegmentPrefixes
 from lift_reader.core.segments import BookTokens, SegmentPlan
 from lift_reader.core.settings import MemorizeSettings
 from lift_reader.errors import BadInputError, LiftReaderError
@@ -77,6 +78,7 @@ class _Unit:
 
     segments: tuple[int, ...] = ()
     aux: int | None = None
+    epoch: int = 0  # seeds the contextualized prefixes
 
 
 class MemorizeJob:
@@ -91,6 +93,7 @@ class MemorizeJob:
         job_key: str,
         checkpoint_dir: Path | None = None,
         aux_items: list[AuxItem] | None = None,
+        prefixes: SegmentPrefixes | None = None,
         adapter_name: str = "memorizing",
         dist: Distributed = SINGLE,
     ):
@@ -100,6 +103,7 @@ class MemorizeJob:
         self.job_key = job_key
         self.checkpoint_dir = checkpoint_dir
         self.aux_items = aux_items or []
+        self.prefixes = prefixes  # contextualized variant: an excerpt before each segment
         self.adapter_name = adapter_name
         self.dist = dist  # under torchrun: this rank takes its share of each step's micro-batches
         self.plan = SegmentPlan.for_book(len(tokens), settings.segment_length, settings.stride)
@@ -126,8 +130,9 @@ class MemorizeJob:
         rng = np.random.default_rng([self.settings.seed, epoch])
         seg_order = rng.permutation(len(self.plan))
         b = self.settings.micro_batch_size
-        units = [_Unit(segments=tuple(int(i) for i in seg_order[k:k + b])) for k in range(0, len(seg_order), b)]
-        units += [_Unit(aux=j) for j in range(len(self.aux_items))]
+        units = [_Unit(segments=tuple(int(i) for i in seg_order[k:k + b]), epoch=epoch)
+                 for k in range(0, len(seg_order), b)]
+        units += [_Unit(aux=j, epoch=epoch) for j in range(len(self.aux_items))]
         return [units[i] for i in rng.permutation(len(units))]
 
     def learning_rate_at(self, step: int) -> float:
@@ -270,7 +275,7 @@ class MemorizeJob:
                 (loss * weight * share / step_units).backward()
                 weights.gradients_to_masters()  # sum the passes' gradients in fp32
                 step_loss += loss.item() * share / step_units
-            step_tokens += int((labels != -100).sum())
+            step_tokens += int(input_ids.numel())  # tokens processed (prompts and prefixes too): the speed measure
         return step_loss, step_tokens, False
 
     def _fit_to_gpu_memory(self, model, device) -> TrainEvent:
@@ -316,8 +321,13 @@ class MemorizeJob:
             return ids, labels, self.settings.aux_weight
         rows = [self.tokens.ids[a:b] for a, b in (self.plan.bounds(i) for i in unit.segments)]
         ids = torch.from_numpy(np.stack(rows).astype(np.int64)).to(device)
-        # Plain causal LM on every token of the segment: the model shifts labels itself.
-        return ids, ids, 1.0
+        if self.prefixes is None:
+            # Plain causal LM on every token of the segment: the model shifts labels itself.
+            return ids, ids, 1.0
+        prefix = np.stack([self.prefixes.for_segment(unit.epoch, i) for i in unit.segments])
+        prefix_ids = torch.from_numpy(prefix).to(device)
+        labels = torch.cat([torch.full_like(prefix_ids, -100), ids], dim=1)  # loss on the segment only
+        return torch.cat([prefix_ids, ids], dim=1), labels, 1.0
 
     @property
     def final_loss(self) -> float | None:

@@ -178,8 +178,13 @@ class Workspace:
             from lift_reader.core.auxiliary import build_aux_items
 
             aux = build_aux_items(self.lm, self.book_text(record), tokens, settings)
+        prefixes = None
+        if settings.contextualized:
+            from lift_reader.core.contextualized import SegmentPrefixes
+
+            prefixes = SegmentPrefixes(self.lm.tokenizer, self.book_text(record).title, tokens, settings.seed)
         return MemorizeJob(self.lm, tokens, settings, job_key=key, checkpoint_dir=checkpoints_dir() / key,
-                           aux_items=aux, dist=dist)
+                           aux_items=aux, prefixes=prefixes, dist=dist)
 
     def memorize(self, record: BookRecord, settings: MemorizeSettings, *, resume: bool = False,
                  cancel: CancelToken | None = None, adapter_name: str | None = None,

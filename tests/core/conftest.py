@@ -21,3 +21,16 @@ def tokens(book, tiny_parts):
 def short_story_tokens(tiny_parts, story_text):
     """The first 3,000 characters of the sample story in tiny-model tokens (a run of a few dozen steps)."""
     return tokenize_book(story_text[:3000], tiny_parts[0])
+
+
+@pytest.fixture
+def ferry_book(tiny_lm, tmp_path):
+    """A workspace on the tiny model with a short made-up book in its library: (workspace, record)."""
+    from lift_reader.core.workspace import Workspace
+
+    story = tmp_path / "story.txt"
+    story.write_text("The Ferry\nby A. Writer\n\n" + " ".join(
+        f"On day {i} the ferry Marigold carried {i * 3} passengers to Orrin Isle." for i in range(60)))
+    ws = Workspace(progress=lambda m: None)
+    ws.use_model(tiny_lm)
+    return ws, ws.add_book(story)

@@ -38,15 +38,8 @@ def test_items_mask_the_prompt_and_train_the_answer(tiny_lm, story_text):
         assert item.labels[0] == -100
 
 
-def test_memorize_with_aux_saves_the_items(tiny_lm, tmp_path):
-    from lift_reader.core.workspace import Workspace
-
-    story = tmp_path / "story.txt"
-    story.write_text("The Ferry\nby A. Writer\n\n" + " ".join(
-        f"On day {i} the ferry Marigold carried {i * 3} passengers to Orrin Isle." for i in range(60)))
-    ws = Workspace(progress=lambda m: None)
-    ws.use_model(tiny_lm)
-    record = ws.add_book(story)
+def test_memorize_with_aux_saves_the_items(ferry_book):
+    ws, record = ferry_book
     settings = MemorizeSettings(segment_length=64, epochs=1, aux_tasks=True, aux_items_per_1k_tokens=20,
                                 checkpoint_every=1000)
     events = list(ws.memorize(record, settings))
@@ -55,3 +48,35 @@ def test_memorize_with_aux_saves_the_items(tiny_lm, tmp_path):
     lines = (Path(adapter.path) / "auxiliary_qa.jsonl").read_text().splitlines()
     items = [json.loads(line) for line in lines]
     assert items and all({"question", "answer", "source_offset"} <= item.keys() for item in items)
+
+
+def test_reading_items_show_the_passage_they_come_from(tiny_lm, story_text):
+    book = BookText(story_text, [0], "Ledger")
+    tokens = tokenize_book(story_text, tiny_lm.tokenizer)
+    settings = MemorizeSettings(aux_tasks=True, aux_items_per_1k_tokens=1, aux_reading=True)
+    items = build_aux_items(tiny_lm, book, tokens, settings)
+    plain = build_aux_items(tiny_lm, book, tokens, MemorizeSettings(aux_tasks=True, aux_items_per_1k_tokens=1))
+    assert len(items) == len(plain) > 4
+    for i, (item, bare) in enumerate(zip(items, plain)):
+        assert (item.question, item.answer) == (bare.question, bare.answer)
+        prompt = tiny_lm.tokenizer.decode([t for t, label in zip(item.input_ids, item.labels) if label == -100],
+                                          skip_special_tokens=True)
+        if i % 2 == 0:
+            assert item.input_ids == bare.input_ids  # closed-book item: no book text before the question
+            continue
+        assert len(item.input_ids) > len(bare.input_ids) + 50
+        passage = prompt.split("Ledger", 1)[1].split("Question:", 1)[0].strip()
+        assert passage in story_text  # a verbatim stretch of the book
+        if item.question.startswith("Fill in the blank"):
+            assert item.answer in passage  # the passage holds what the question asks
+
+
+def test_reading_passages_stop_at_the_reading_position(story_text):
+    from lift_reader.core.auxiliary import passage_around
+
+    cut = 5000
+    for offset in (0, 800, 4700, 4990):
+        passage = passage_around(story_text, offset, cut)
+        start = story_text.index(passage)
+        assert start + len(passage) <= cut
+        assert start <= offset
