@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from lift_reader import __version__
+from lift_reader.core.modes import DEFAULT_MODE, MODES
 from lift_reader.errors import LiftReaderError, PasswordRequiredError
 
 EXIT_INTERRUPTED = 130
@@ -133,9 +134,10 @@ def _memorize_options(p: argparse.ArgumentParser) -> None:
 
 
 def _ask_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--mode", default="lift+icl", choices=["lift+icl", "icl", "lift", "rag", "lift+rag"],
-                   help="lift+icl: adapter + head/tail of the book (default); icl: no adapter; lift: no context; "
-                        "rag / lift+rag: passages retrieved for the question instead of head/tail")
+    p.add_argument("--mode", default=DEFAULT_MODE, choices=MODES,
+                   help=f"lift+icl: adapter + head/tail of the book; icl: no adapter; lift: no context; "
+                        f"rag / lift+rag: passages retrieved for the question instead of head/tail "
+                        f"(default: {DEFAULT_MODE})")
     p.add_argument("--context-tokens", type=int, default=None, help="book tokens in the prompt (head + tail)")
     p.add_argument("--max-new-tokens", type=_positive_int, default=200)
     p.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")

@@ -387,7 +387,7 @@ def cmd_demo(args) -> int:
 
             print("stopped; run the demo again to continue from the checkpoint")
             return EXIT_INTERRUPTED
-    settings = AskSettings(mode="lift+icl")
+    settings = AskSettings()  # the app's default mode
     for item in sample_questions()[: args.questions]:
         print(f"\nQ: {item['question']}  (expected: {item['answer']}; the fact is in the {item['position']})")
         print("A: ", end="", flush=True)

@@ -40,6 +40,7 @@ def add_eval_parser(sub) -> None:
     p.add_argument("--lr", type=float, dest="learning_rate", help="memorize: peak learning rate")
     p.add_argument("--segment-length", type=_positive_int, help="memorize: tokens per segment")
     p.add_argument("--rank", type=_positive_int, dest="lora_rank", help="memorize: LoRA rank")
+    p.add_argument("--target-modules", help="memorize: 'all-linear' or comma-separated module names")
     p.add_argument("--aux", action="store_true", dest="aux_tasks", default=None,
                    help="memorize: also train auxiliary question/answer items")
     p.add_argument("--aux-per-1k", type=float, dest="aux_items_per_1k_tokens",
@@ -68,7 +69,7 @@ def reproducing_command(args, context_tokens: int, conditions: tuple[str, ...], 
     parts += ["--conditions", ",".join(conditions), "--seed", str(args.seed), "--context-tokens", str(context_tokens),
               "--max-new-tokens", str(args.max_new_tokens), "--retrieval", args.retrieval]
     for flag, name in (("--epochs", "epochs"), ("--lr", "learning_rate"), ("--segment-length", "segment_length"),
-                       ("--rank", "lora_rank")):
+                       ("--rank", "lora_rank"), ("--target-modules", "target_modules")):
         if getattr(args, name) is not None:
             parts += [flag, str(getattr(args, name))]
     if args.aux_tasks:

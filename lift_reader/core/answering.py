@@ -20,17 +20,17 @@ from lift_reader.core.book import BookText
 from lift_reader.core.context import EMPTY_CONTEXT, ContextWindow, head_tail_context
 from lift_reader.core.generation import SamplingSettings, stream_tokens
 from lift_reader.core.models import LoadedModel
+from lift_reader.core.modes import DEFAULT_MODE, MODES
 from lift_reader.core.prompts import Turn, encode_prompt, encode_prompt_parts, stop_strings_for
 from lift_reader.core.segments import BookTokens
 from lift_reader.errors import BadInputError
 
-MODES = ("lift+icl", "icl", "lift", "rag", "lift+rag")
 RETRIEVAL_METHODS = ("bm25", "hybrid")
 
 
 @dataclass(frozen=True)
 class AskSettings:
-    mode: str = "lift+icl"
+    mode: str = DEFAULT_MODE
     """lift+icl (adapter + truncated context), icl (context only), lift (adapter only),
     rag (retrieved passages only) or lift+rag (adapter + retrieved passages)."""
     context_tokens: int = 1024

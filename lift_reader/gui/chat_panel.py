@@ -14,7 +14,8 @@ from PySide6.QtWidgets import (
     QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QTextBrowser, QVBoxLayout, QWidget,
 )
 
-from lift_reader.gui.chat_transcript import MODE_LABELS, ChatEntry, Transcript
+from lift_reader.core.modes import MODE_LABELS
+from lift_reader.gui.chat_transcript import ChatEntry, Transcript
 from lift_reader.gui.errors import show_error, user_message
 from lift_reader.gui.preferences import Preferences
 from lift_reader.store.records import BookRecord

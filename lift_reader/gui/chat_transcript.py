@@ -11,9 +11,9 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
+from lift_reader.core.modes import MODE_LABELS
 from lift_reader.store.records import ChatMessage
 
-MODE_LABELS = {"lift+icl": "LIFT + ICL", "icl": "ICL", "lift": "LIFT", "lift+rag": "LIFT + RAG", "rag": "RAG"}
 _MAX_PAGE_LINKS = 40
 
 

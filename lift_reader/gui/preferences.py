@@ -12,6 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from lift_reader.core.modes import DEFAULT_MODE
 from lift_reader.core.settings import MemorizeSettings
 from lift_reader.errors import BadInputError
 
@@ -128,7 +129,7 @@ class Preferences:
         self.qsettings.setValue("chat/answer_tokens", int(tokens))
 
     def chat_mode(self) -> str:
-        return str(self.qsettings.value("chat/mode", "lift+icl"))
+        return str(self.qsettings.value("chat/mode", DEFAULT_MODE))
 
     def set_chat_mode(self, mode: str) -> None:
         self.qsettings.setValue("chat/mode", mode)
