@@ -9,6 +9,9 @@ Modes, as in the method:
 
 ``prepare_answer()`` builds the prompt and says which pages it holds;
 iterating the returned ``AnswerStream`` yields the answer's text pieces.
+Spoiler-safe asking (``AskSettings.up_to_page``): ``Workspace.ask`` passes
+the book's tokens cut at the end of that page, so neither the head/tail
+window nor retrieval looks past it, and flags an adapter that has read further.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ class AskSettings:
     sampling: SamplingSettings = field(default_factory=SamplingSettings)
     retrieval: str = "bm25"
     """How rag modes rank passages: bm25, or hybrid (BM25 + embeddings, needs the 'embed' extra)."""
+    up_to_page: int | None = None
+    """Spoiler-safe: the book text in the prompt (head/tail or passages) ends with this page."""
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -48,6 +53,8 @@ class AskSettings:
             raise BadInputError(f"unknown retrieval {self.retrieval!r}; choose one of {', '.join(RETRIEVAL_METHODS)}")
         if self.context_tokens < 0:
             raise BadInputError("context size must be zero or more tokens")
+        if self.up_to_page is not None and self.up_to_page < 1:
+            raise BadInputError("up_to_page must be a page number (1 or more)")
 
     @property
     def uses_adapter(self) -> bool:
@@ -75,6 +82,17 @@ class AnswerStream:
     cancel: object = None
     text: str = ""
     prefix_len: int = 0  # prompt tokens shared with later questions (cached between them)
+    adapter_read_past_page: int | None = None
+    """Set when the adapter was memorized beyond the page limit (``settings.up_to_page``)."""
+
+    @property
+    def spoiler_notice(self) -> str:
+        """What to tell the reader when the adapter may give away what comes after their page."""
+        page = self.adapter_read_past_page
+        if page is None:
+            return ""
+        return (f"This book's adapter has read past page {page}: its answers may give away later parts. "
+                f"Memorize up to page {page} for a spoiler-free adapter.")
 
     def __iter__(self) -> Iterator[str]:
         if self.adapter is not None:

@@ -149,12 +149,15 @@ class Workspace:
         self._tokens[key] = tokens
         return tokens
 
-    def _tokens_for_settings(self, record: BookRecord, settings: MemorizeSettings) -> BookTokens:
+    def _tokens_until_page(self, record: BookRecord, page: int | None) -> BookTokens:
+        """The book's tokens up to the end of ``page`` (all of them for None): spoiler-safe."""
         tokens = self.book_tokens(record)
-        if settings.up_to_page is not None:
-            book = self.book_text(record)
-            return tokens.until_char(len(book.text_until_page(settings.up_to_page)))
+        if page is not None:
+            return tokens.until_char(len(self.book_text(record).text_until_page(page)))
         return tokens
+
+    def _tokens_for_settings(self, record: BookRecord, settings: MemorizeSettings) -> BookTokens:
+        return self._tokens_until_page(record, settings.up_to_page)
 
     # --- memorize --------------------------------------------------------------
 
@@ -266,9 +269,8 @@ class Workspace:
 
     # --- ask -------------------------------------------------------------------
 
-    def activate_adapter_for(self, record: BookRecord) -> str | None:
-        """Attach the book's active adapter to the model; its name, or None."""
-        adapter = self.library.active_adapter(record.content_hash)
+    def _attach(self, adapter: AdapterRecord | None) -> str | None:
+        """Attach ``adapter`` to the model (checked against the base model); its name, or None."""
         if adapter is None:
             return None
         meta = adapter_files.read_meta(adapter.path)
@@ -276,17 +278,41 @@ class Workspace:
         self.lm.attach_adapter(adapter.name, Path(adapter.path))
         return adapter.name
 
+    def adapter_for(self, record: BookRecord, up_to_page: int | None = None) -> AdapterRecord | None:
+        """The adapter that answers about ``record`` read up to ``up_to_page`` (None: the whole book).
+
+        The book's active adapter, unless it has read past the page and
+        another adapter of this book and base model has not: then the one of
+        those that read furthest.  Failing that, the active one (the answer
+        says it may give things away: ``AnswerStream.spoiler_notice``).
+        """
+        active = self.library.active_adapter(record.content_hash)
+        page = _page_limit(record, up_to_page)
+        if page is None or (active is not None and not _reads_past(active, page)):
+            return active
+        safe = [a for a in self.library.list_adapters(record.content_hash)
+                if a.base_model == self.lm.identity.label and not _reads_past(a, page)]
+        return max(safe, key=lambda a: a.settings["up_to_page"], default=active)  # newest first among equals
+
     def ask(self, record: BookRecord, question: str, settings: AskSettings | None = None, *,
             history: list[Turn] | None = None, cancel: CancelToken | None = None) -> AnswerStream:
-        """Prepare an answer stream (iterate it under ``model_lock`` to generate)."""
+        """Prepare an answer stream (iterate it under ``model_lock`` to generate).
+
+        With ``settings.up_to_page`` the book text in the prompt stops at the
+        end of that page, and the stream flags an adapter that read further.
+        """
         from lift_reader.core.answering import AskSettings, prepare_answer
 
         settings = settings or AskSettings()
+        page = _page_limit(record, settings.up_to_page)
         with self.model_lock:
-            adapter = self.activate_adapter_for(record) if settings.uses_adapter else None
-            book = self.book_text(record)
-            return prepare_answer(self.lm, book, self.book_tokens(record), question, adapter=adapter,
-                                  settings=settings, history=history, cancel=cancel)
+            chosen = self.adapter_for(record, page) if settings.uses_adapter else None
+            adapter = self._attach(chosen)
+            stream = prepare_answer(self.lm, self.book_text(record), self._tokens_until_page(record, page), question,
+                                    adapter=adapter, settings=settings, history=history, cancel=cancel)
+            if chosen is not None and page is not None and _reads_past(chosen, page):
+                stream.adapter_read_past_page = page
+            return stream
 
     # --- adapters --------------------------------------------------------------
 
@@ -323,6 +349,17 @@ class Workspace:
         if self.library.get_book(meta.book_hash) is not None and self.library.active_adapter(meta.book_hash) is None:
             self.library.set_active_adapter(meta.book_hash, meta.name)
         return record
+
+
+def _page_limit(record: BookRecord, page: int | None) -> int | None:
+    """``page`` as a limit, or None when it hides nothing (it is the last page or after it)."""
+    return page if page is not None and page < record.pages else None
+
+
+def _reads_past(adapter: AdapterRecord, page: int) -> bool:
+    """Whether ``adapter`` was memorized on text after ``page`` (old or imported ones: the whole book)."""
+    trained_to = adapter.settings.get("up_to_page") if adapter.settings else None
+    return not isinstance(trained_to, int) or trained_to > page
 
 
 def _default_adapter_name(title: str, existing: set[str]) -> str:

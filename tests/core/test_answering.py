@@ -144,3 +144,90 @@ def test_the_book_context_is_encoded_once_for_successive_questions(tiny_lm, book
     again = prepare_answer(tiny_lm, book, tokens, "Where is the island?", adapter=None, settings=settings)
     assert again.full_text() == cached_text  # the cache changes nothing but the time
     tiny_lm.model.forward = original_forward
+
+
+# --- spoiler-safe asking: the book as read up to a page -----------------------------
+
+
+@pytest.fixture
+def ledger(tiny_lm, book, tmp_path):
+    """A workspace on the tiny model with the 2,000-character-page story in its library: (workspace, record)."""
+    from lift_reader.core.workspace import Workspace
+
+    ws = Workspace(progress=lambda m: None)
+    ws.use_model(tiny_lm)
+    return ws, ws.add_text(book, tmp_path / "ledger.txt")
+
+
+def _save_adapter(ws, record, name: str, up_to_page: int | None):
+    """An untrained adapter registered as memorized up to ``up_to_page`` (None: the whole book)."""
+    from lift_reader.core.lora import add_training_adapter, drop_training_adapter, save_adapter_weights
+    from lift_reader.core.settings import MemorizeSettings
+    from lift_reader.store import adapters as adapter_files
+
+    settings = MemorizeSettings(up_to_page=up_to_page)
+    folder = adapter_files.adapter_folder_for(name)
+    add_training_adapter(ws.lm, "memorizing", settings)
+    save_adapter_weights(ws.lm, "memorizing", folder)
+    drop_training_adapter(ws.lm, "memorizing")
+    adapter_files.write_meta(folder, adapter_files.AdapterMeta(
+        name=name, base_model=ws.lm.identity.as_dict(), book_hash=record.content_hash, settings=settings.as_dict()))
+    return ws.library.record_adapter(name, record.content_hash, ws.lm.identity.label, folder,
+                                     settings=settings.as_dict())
+
+
+@pytest.mark.parametrize("mode", ["icl", "rag"])
+def test_spoiler_safe_context_never_goes_past_the_page(ledger, book, mode):
+    ws, record = ledger
+    page, cut = 3, book.page_starts[3]  # page 3 ends where page 4 starts
+    late_word = next(w for w in book.text[cut:].split() if w.isalpha() and len(w) > 6
+                     and w not in book.text[:cut])
+    question = f"What about {late_word}?"
+    settings = dict(mode=mode, context_tokens=200, sampling=SamplingSettings(max_new_tokens=4))
+
+    whole = ws.ask(record, question, AskSettings(**settings))
+    assert max(end for _, end in whole.context.spans) > cut  # the control: unlimited, it looks further
+
+    stream = ws.ask(record, question, AskSettings(**settings, up_to_page=page))
+    assert stream.context.spans and max(end for _, end in stream.context.spans) <= cut
+    assert max(stream.pages) <= page
+    assert late_word not in stream.context.text  # the question names it; the book text must not
+    assert book.text[cut:cut + 60].strip() not in ws.lm.tokenizer.decode(stream.prompt_ids)
+    for part in stream.context.text.split(MARKER):
+        assert part.strip() in book.text[:cut]
+    if mode == "icl":  # the tail of the window is the text just before the cut
+        assert book.text[:cut].rstrip().endswith(stream.context.text.split(MARKER)[-1].rstrip())
+
+
+def test_an_adapter_that_read_further_is_flagged_and_a_page_limited_one_preferred(ledger):
+    ws, record = ledger
+    ask = lambda page, mode="lift+icl": ws.ask(record, "Who keeps the light?",  # noqa: E731
+                                               AskSettings(mode=mode, context_tokens=64, up_to_page=page))
+    _save_adapter(ws, record, "whole book", None)
+    ws.library.set_active_adapter(record.content_hash, "whole book")
+
+    flagged = ask(3)
+    assert flagged.adapter == "whole book" and flagged.adapter_read_past_page == 3
+    assert "read past page 3" in flagged.spoiler_notice and "Memorize up to page 3" in flagged.spoiler_notice
+    assert not ask(None).spoiler_notice
+    assert not ask(record.pages).spoiler_notice  # the last page hides nothing
+    assert not ask(3, "icl").spoiler_notice  # no adapter, nothing to give away
+
+    _save_adapter(ws, record, "to page 2", 2)
+    _save_adapter(ws, record, "to page 3", 3)
+    _save_adapter(ws, record, "to page 5", 5)
+    for page, expected in ((3, "to page 3"), (4, "to page 3"), (2, "to page 2"), (9, "to page 5")):
+        stream = ask(page)
+        assert (stream.adapter, stream.spoiler_notice) == (expected, ""), page
+    assert ask(None).adapter == "whole book"  # without a limit the active adapter answers
+    assert ask(1).adapter == "whole book" and "page 1" in ask(1).spoiler_notice  # none read as little
+    assert ws.library.active_adapter(record.content_hash).name == "whole book"  # the choice is per answer
+
+    ws.library.set_active_adapter(record.content_hash, "to page 2")
+    assert ask(4).adapter == "to page 2"  # a safe active adapter is kept
+    assert ask(None).adapter == "to page 2"
+
+
+def test_page_limit_must_be_a_page():
+    with pytest.raises(BadInputError, match="page"):
+        AskSettings(up_to_page=0)
