@@ -143,6 +143,9 @@ def _ask_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
     p.add_argument("--temperature", type=float, default=0.7)
     p.add_argument("--seed", type=int, default=None, help="seed for --sample")
+    p.add_argument("--up-to-page", type=_positive_int, default=None,
+                   help="spoiler-safe: the book text in the prompt ends with this page (says so when the "
+                        "adapter has read further)")
 
 
 def main(argv: list[str] | None = None) -> int:

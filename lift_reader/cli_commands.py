@@ -236,13 +236,15 @@ def _ask_settings(args, ws):
     context = args.context_tokens
     if context is None:
         context = 7800 if ws.lm.placement.device.startswith("cuda") else 1024
-    return AskSettings(mode=args.mode, context_tokens=context, sampling=sampling)
+    return AskSettings(mode=args.mode, context_tokens=context, sampling=sampling, up_to_page=args.up_to_page)
 
 
 def _stream_answer(ws, record, question, settings, history, cancel=None) -> str:
     stream = ws.ask(record, question, settings, history=history, cancel=cancel)
     if settings.uses_adapter and stream.adapter is None:
         print("(no adapter for this book: answering from the context only)", file=sys.stderr)
+    if stream.spoiler_notice:
+        print(f"({stream.spoiler_notice})", file=sys.stderr)
     ws.library.add_message(record.content_hash, "user", question, mode=settings.mode)
     answer_id = ws.library.add_message(record.content_hash, "assistant", "", mode=settings.mode,
                                        pages=stream.pages, complete=False)

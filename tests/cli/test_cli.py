@@ -68,6 +68,12 @@ def test_memorize_ask_and_manage_adapters(lift_home, tiny_folder, tmp_path, shor
     asked = lift(*model, "ask", str(short_book), "Who keeps the light?", "--max-new-tokens", "8", home=lift_home)
     assert asked.returncode == 0, asked.stderr
     assert "context from pages" in asked.stderr
+    # Spoiler-safe (the short book has two pages): page 1 only, and the whole-book adapter is flagged.
+    limited = lift(*model, "ask", str(short_book), "Who keeps the light?", "--max-new-tokens", "8",
+                   "--up-to-page", "1", home=lift_home)
+    assert limited.returncode == 0, limited.stderr
+    assert "[context from pages 1]" in limited.stderr and "read past page 1" in limited.stderr
+    assert "read past" not in asked.stderr
 
     listing = lift("adapters", "list", home=lift_home)
     assert "ledger" in listing.stdout
