@@ -3,7 +3,9 @@
 One answer is generated at a time, in the model lane (so a question asked
 while a book is being memorized waits for the model).  The worker saves the
 exchange in the library as it streams; this panel only shows it, and shows
-the book's saved history again when the book is reopened.
+the book's saved history again when the book is reopened.  "Spoiler-safe"
+limits answers to the book up to the page open in the reader; an answer
+whose adapter has read further says so.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QGuiApplication, QKeyEvent, QPalette
 from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QTextBrowser, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QTextBrowser, QVBoxLayout, QWidget,
 )
 
 from lift_reader.core.modes import MODE_LABELS
@@ -49,6 +51,10 @@ class ChatPanel(QWidget):
             self.mode_combo.addItem(label, mode)
         self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findData(prefs.chat_mode())))
         self.mode_combo.currentIndexChanged.connect(self._on_mode_changed)
+        self.reading_page = 1  # the page open in the reader (the main window keeps it up to date)
+        self.spoiler_box = QCheckBox("Spoiler-safe: only up to the page I'm reading")
+        self.spoiler_box.setChecked(prefs.chat_spoiler_safe())
+        self.spoiler_box.toggled.connect(self.prefs.set_chat_spoiler_safe)
         self.notice = QLabel(wordWrap=True)
         self.view = QTextBrowser(openLinks=False)
         self.view.anchorClicked.connect(self._on_anchor_clicked)
@@ -68,10 +74,12 @@ class ChatPanel(QWidget):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.spoiler_box)
         layout.addWidget(self.notice)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.input)
         layout.addLayout(buttons)
+        self.set_reading_page(1)
         self.show_book(None)
 
     @property
@@ -81,6 +89,17 @@ class ChatPanel(QWidget):
     @property
     def busy(self) -> bool:
         return self._worker is not None
+
+    @property
+    def up_to_page(self) -> int | None:
+        """The page limit of the next question (None: the whole book)."""
+        return self.reading_page if self.spoiler_box.isChecked() else None
+
+    def set_reading_page(self, page: int) -> None:
+        self.reading_page = max(1, page)
+        self.spoiler_box.setToolTip(
+            f"Answers use the book only up to the end of page {self.reading_page}, the page open in the reader, "
+            "and an adapter memorized no further when there is one.")
 
     # --- the book ------------------------------------------------------------------
 
@@ -156,7 +175,8 @@ class ChatPanel(QWidget):
         self.input.clear()
         self._pending_question = ChatEntry("user", question, self.mode)
         self.transcript.entries.append(self._pending_question)
-        request = jobs.AnswerRequest(question, self.mode, max_new_tokens=self.prefs.answer_tokens())
+        request = jobs.AnswerRequest(question, self.mode, max_new_tokens=self.prefs.answer_tokens(),
+                                     up_to_page=self.up_to_page)
         self._start(request, ChatEntry("assistant", "", self.mode, complete=False))
 
     def regenerate(self) -> None:
@@ -168,7 +188,7 @@ class ChatPanel(QWidget):
             return
         last.text, last.pages, last.note, last.mode = "", (), "", self.mode
         request = jobs.AnswerRequest(question, self.mode, regenerate_id=last.message_id,
-                                     max_new_tokens=self.prefs.answer_tokens())
+                                     max_new_tokens=self.prefs.answer_tokens(), up_to_page=self.up_to_page)
         self._start(request, last)
 
     def _start(self, request: jobs.AnswerRequest, entry: ChatEntry) -> None:

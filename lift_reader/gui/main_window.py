@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
         self.library_panel.memorize_requested.connect(self._on_memorize_requested)
         self.toc_panel.page_requested.connect(self.reader.go_to_page)
         self.reader.page_changed.connect(lambda _page: self._save_page_timer.start())
+        self.reader.page_changed.connect(self._on_reading_page_changed)
         self.reader.ask_about.connect(self._on_ask_about)
         self.chat_panel.page_requested.connect(self.reader.go_to_page)
         self.queue.changed.connect(self._on_queue_changed)
@@ -134,6 +135,7 @@ class MainWindow(QMainWindow):
         self.toc_panel.show_entries(None)
         self.memorize_panel.show_book(record)
         self.chat_panel.show_book(record)
+        self._on_reading_page_changed(self.reader.page if self.reader.record is not None else record.last_page)
         self.session.book_job(jobs.load_book_text, record, label="Reading the book", owner=self,
                               on_done=self._on_book_text_loaded,
                               on_error=lambda err: show_error(self, err, f"Could not read “{record.title}”"))
@@ -142,6 +144,8 @@ class MainWindow(QMainWindow):
         if self.record is None or book.content_hash != self.record.content_hash:
             return  # another book was opened meanwhile
         self.reader.set_book_text(book)
+        if self.reader.record is not None:
+            self._on_reading_page_changed(self.reader.page)  # a text book's pages exist only now
         self.toc_panel.show_entries(book.toc)
         self.book_opened.emit(self.record)
 
@@ -176,6 +180,11 @@ class MainWindow(QMainWindow):
     def _on_ask_about(self, passage: str) -> None:
         self.tabs.setCurrentWidget(self.chat_panel)
         self.chat_panel.prefill(passage)
+
+    def _on_reading_page_changed(self, page: int) -> None:
+        """Spoiler-safe options in Memorize and Chat follow the page being read."""
+        self.memorize_panel.set_reading_page(page)
+        self.chat_panel.set_reading_page(page)
 
     def _on_memorize_requested(self, record: BookRecord) -> None:
         self.show_record(record)

@@ -4,16 +4,20 @@ The panel shows one book (the one in the reader); runs themselves belong to
 the ``MemorizeQueue``, so switching books, or queueing several, never stops
 one.  Pause keeps a checkpoint that Resume continues, also after a restart:
 the book's last settings are remembered because the checkpoint belongs to
-them.
+them.  "Only up to the current page" memorizes the book as far as the reader
+has read (spoiler-safe), following the page open in the reader.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QGroupBox, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QVBoxLayout, QWidget,
+    QCheckBox, QGroupBox, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QVBoxLayout, QWidget,
 )
 
+from lift_reader.core.settings import MemorizeSettings
 from lift_reader.errors import BadInputError
 from lift_reader.gui.errors import show_error
 from lift_reader.gui.loss_plot import LossPlot
@@ -44,12 +48,17 @@ class MemorizePanel(QWidget):
         self.title.setStyleSheet("font-weight: 600")
         self.form = TrainingForm()
         self.form.changed.connect(self._estimate_timer.start)
+        self.reading_page = 1  # the page open in the reader (the main window keeps it up to date)
+        self.up_to_page_box = QCheckBox(toolTip="Train only on the book up to the end of the page open in the "
+                                                "reader: the adapter cannot give away what comes later")
+        self.up_to_page_box.toggled.connect(self._estimate_timer.start)
         self.estimate_label = QLabel()
         self.estimate_label.setWordWrap(True)
         self.estimate_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         settings_box = QGroupBox("Settings")
         box_layout = QVBoxLayout(settings_box)
         box_layout.addWidget(self.form)
+        self.form.layout().addRow("", self.up_to_page_box)  # under the form's own check box, aligned with it
         box_layout.addWidget(self.estimate_label)
 
         self.start_button = QPushButton("Start", clicked=self._on_start_clicked)
@@ -79,6 +88,7 @@ class MemorizePanel(QWidget):
         queue.event.connect(self._on_train_event)
         queue.stopped.connect(self._on_run_stopped)
         session.model_ready.connect(self._on_model_ready)
+        self.set_reading_page(1)
         self.show_book(None)
 
     # --- which book ------------------------------------------------------------------
@@ -95,7 +105,7 @@ class MemorizePanel(QWidget):
             self._update_buttons()
             return
         self.title.setText(record.title)
-        self.form.set_settings(self._settings_for(record))
+        self._show_settings(self._settings_for(record))
         run = self.queue.run_for(record.content_hash)
         self.plot.set_curve(self.queue.loss_curve(record.content_hash))
         if run is not None:
@@ -105,6 +115,23 @@ class MemorizePanel(QWidget):
             self._show_saved_adapter(record)
         self._check_checkpoint()
         self._update_buttons()
+
+    def set_reading_page(self, page: int) -> None:
+        self.reading_page = max(1, page)
+        self.up_to_page_box.setText(f"Only up to the current page ({self.reading_page})")
+        if self.up_to_page_box.isChecked():
+            self._estimate_timer.start()
+
+    def _show_settings(self, settings: MemorizeSettings) -> None:
+        """Show ``settings`` (a page limit in them checks "only up to the current page")."""
+        self.up_to_page_box.blockSignals(True)
+        self.up_to_page_box.setChecked(settings.up_to_page is not None)
+        self.up_to_page_box.blockSignals(False)
+        self.form.set_settings(settings)
+
+    def settings(self) -> MemorizeSettings:
+        """The settings to start with: the form's, up to the current page when that is checked."""
+        return replace(self.form.settings(), up_to_page=self.reading_page if self.up_to_page_box.isChecked() else None)
 
     def _settings_for(self, record: BookRecord):
         device = self.session.model_info.device if self.session.model_info else "cpu"
@@ -125,7 +152,7 @@ class MemorizePanel(QWidget):
 
     def _on_model_ready(self, _info) -> None:
         if self.record is not None and self.queue.run_for(self.record.content_hash) is None:
-            self.form.set_settings(self._settings_for(self.record))
+            self._show_settings(self._settings_for(self.record))
             self._check_checkpoint()
 
     # --- checkpoint and estimate -----------------------------------------------------
@@ -150,7 +177,7 @@ class MemorizePanel(QWidget):
         if self.record is None or self.queue.run_for(self.record.content_hash) is not None:
             return
         try:
-            settings = self.form.settings()
+            settings = self.settings()
         except BadInputError as err:
             self.estimate_label.setText(str(err))
             return
@@ -191,13 +218,13 @@ class MemorizePanel(QWidget):
         self.pause_button.setEnabled(run is not None and not run.stopping)
         self.cancel_button.setEnabled((run is not None and not (run.stopping and run.discard))
                                       or (idle and self.has_checkpoint))
-        self.form.setEnabled(idle)
+        self.form.setEnabled(idle)  # the page box too: it sits in the form
 
     def _on_start_clicked(self) -> None:
         if self.record is None:
             return
         try:
-            settings = self.form.settings()
+            settings = self.settings()
         except BadInputError as err:
             show_error(self, err, "Cannot start memorizing")
             return

@@ -133,3 +133,10 @@ class Preferences:
 
     def set_chat_mode(self, mode: str) -> None:
         self.qsettings.setValue("chat/mode", mode)
+
+    def chat_spoiler_safe(self) -> bool:
+        """Whether the chat answers only from the book up to the page being read."""
+        return str(self.qsettings.value("chat/spoiler_safe", "false")).lower() == "true"
+
+    def set_chat_spoiler_safe(self, on: bool) -> None:
+        self.qsettings.setValue("chat/spoiler_safe", "true" if on else "false")

@@ -45,6 +45,7 @@ class AnswerRequest:
     mode: str  # the mode asked for: lift+icl, icl or lift
     regenerate_id: int | None = None  # an assistant message to answer again (sampling instead of greedy)
     max_new_tokens: int = 200  # the answer's length limit
+    up_to_page: int | None = None  # spoiler-safe: the book as read up to the end of this page
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ def answer(session: Session, record, request: AnswerRequest, *, cancel) -> Itera
     ws = session.workspace()
     library, book = ws.library, record.content_hash
     mode, note = request.mode, ""
-    if mode.startswith("lift") and library.active_adapter(book) is None:
+    if mode.startswith("lift") and ws.adapter_for(record, request.up_to_page) is None:
         # Without an adapter, answer from the book text the mode would add anyway.
         mode = "rag" if mode.endswith("rag") else "icl"
         shown = "passages found for the question (RAG)" if mode == "rag" else "its opening and ending (ICL)"
@@ -159,9 +160,10 @@ def answer(session: Session, record, request: AnswerRequest, *, cancel) -> Itera
     sampling = SamplingSettings(greedy=request.regenerate_id is None, seed=random.randrange(2**31),
                                 max_new_tokens=request.max_new_tokens)
     context = 7800 if ws.lm.placement.device.startswith("cuda") else 1024
-    settings = AskSettings(mode=mode, context_tokens=context, sampling=sampling)
+    settings = AskSettings(mode=mode, context_tokens=context, sampling=sampling, up_to_page=request.up_to_page)
     with ws.model_lock:
         stream = ws.ask(record, request.question, settings, history=history, cancel=cancel)
+        note = " ".join(filter(None, (note, stream.spoiler_notice)))
         if request.regenerate_id is None:
             library.add_message(book, "user", request.question, mode=mode)
             message_id = library.add_message(book, "assistant", "", mode=mode, pages=stream.pages, complete=False)

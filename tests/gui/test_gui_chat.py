@@ -117,3 +117,37 @@ def test_a_refresh_before_the_answer_starts_keeps_the_question(qtbot, window, se
     assert [e.text for e in panel.transcript.entries][0] == "Who rang the bell?"
     panel.show_book(record)
     assert [e.role for e in panel.transcript.entries] == ["user", "assistant"]
+
+
+def test_spoiler_safe_chat_stops_at_the_reading_page_and_says_when_the_adapter_read_further(
+        qtbot, window, prefs, session, memorized_story, monkeypatch):
+    from lift_reader.gui.chat_panel import ChatPanel
+
+    window.library_panel.refresh()
+    with qtbot.waitSignal(window.book_opened, timeout=10_000):
+        window.show_record(memorized_story)  # its adapter was memorized up to page 1
+    panel = window.chat_panel
+    assert not panel.spoiler_box.isChecked() and panel.up_to_page is None
+    panel.spoiler_box.setChecked(True)
+    window.reader.go_to_page(3)
+    assert panel.up_to_page == 3 and "page 3" in panel.spoiler_box.toolTip()
+    started = _ask(qtbot, panel, "Who rang the bell?", monkeypatch)[0]
+    assert started.mode == "lift+icl" and started.pages and max(started.pages) <= 3
+    assert not started.note  # an adapter that read page 1 only gives nothing away
+
+    # The same adapter as if it had read the whole book: the answer says so.
+    adapter = session.library.get_adapter("Ledger v1")
+    session.library.record_adapter(adapter.name, adapter.book_hash, adapter.base_model, adapter.path,
+                                   steps=adapter.steps, settings={**adapter.settings, "up_to_page": None}, replace=True)
+    started = _ask(qtbot, panel, "Who rang the bell?", monkeypatch)[0]
+    assert max(started.pages) <= 3 and "read past page 3" in started.note
+    assert "read past page 3" in panel.view.toPlainText()
+
+    panel.spoiler_box.setChecked(False)
+    started = _ask(qtbot, panel, "Who rang the bell?", monkeypatch)[0]
+    assert not started.note and max(started.pages) > 3  # the whole book again: its ending is shown
+
+    panel.spoiler_box.setChecked(True)
+    reopened = ChatPanel(session, prefs)  # the choice is remembered
+    qtbot.addWidget(reopened)
+    assert reopened.spoiler_box.isChecked()

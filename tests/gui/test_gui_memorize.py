@@ -124,3 +124,25 @@ def test_quitting_while_memorizing_pauses_with_a_checkpoint(qtbot, window, prefs
     qtbot.addWidget(reopened)
     reopened.show_record(record)
     qtbot.waitUntil(reopened.memorize_panel.resume_button.isEnabled, timeout=10_000)
+
+
+def test_memorize_only_up_to_the_page_being_read(qtbot, window, prefs, session):
+    _open_with_tiny_settings(qtbot, window, prefs)  # its last settings stop at a page: the box is checked
+    panel = window.memorize_panel
+    box = panel.up_to_page_box
+    assert box.isChecked() and box.text() == "Only up to the current page (1)"
+    window.reader.go_to_page(3)
+    assert box.text() == "Only up to the current page (3)" and panel.settings().up_to_page == 3
+    session.ensure_model()
+    qtbot.waitUntil(lambda: "steps" in panel.estimate_label.text(), timeout=30_000)
+    up_to_page_3 = _book_tokens(panel)
+
+    box.setChecked(False)
+    assert panel.settings().up_to_page is None
+    qtbot.waitUntil(lambda: "steps" in panel.estimate_label.text() and _book_tokens(panel) > up_to_page_3,
+                    timeout=30_000)  # the estimate covers the whole book now
+
+
+def _book_tokens(panel) -> int:
+    first = panel.estimate_label.text().splitlines()[0]  # "book: 1,234 tokens -> 56 segments"
+    return int(first.split()[1].replace(",", ""))
