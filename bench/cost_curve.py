@@ -64,7 +64,7 @@ def parse_args(argv):
                    help=f"input lengths in tokens (default {' '.join(map(str, DEFAULT_SIZES))}; "
                         f"{' '.join(map(str, QUICK_SIZES))} with --quick); capped to what the model's window holds")
     p.add_argument("--epochs", type=int, default=None,
-                   help="memorize epochs (default: the app's default, MemorizeSettings().epochs)")
+                   help="memorize epochs (default: the app's, MemorizeSettings.for_hardware(\"cpu\").epochs)")
     p.add_argument("--book", type=Path, default=None,
                    help="the long text the inputs are cut from (default: ../shared/data/books/pg2701.txt, "
                         "else the sample story repeated)")
@@ -84,7 +84,7 @@ def parse_args(argv):
     if args.epochs is None:
         from lift_reader.core.settings import MemorizeSettings
 
-        args.epochs = MemorizeSettings().epochs
+        args.epochs = MemorizeSettings.for_hardware("cpu").epochs
     if args.sizes is None:
         args.sizes = QUICK_SIZES if args.quick else DEFAULT_SIZES
     if args.parallel is None:

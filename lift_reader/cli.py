@@ -120,16 +120,17 @@ def _memorize_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--warmup", type=float, dest="warmup_ratio", help="fraction of steps for warm-up")
     p.add_argument("--seed", type=int)
     p.add_argument("--checkpoint-every", type=_positive_int, help="optimizer steps between checkpoints")
-    p.add_argument("--aux", action="store_true", dest="aux_tasks", default=None,
-                   help="also train auxiliary question/answer items made from the book")
+    p.add_argument("--aux", action=argparse.BooleanOptionalAction, dest="aux_tasks", default=None,
+                   help="train auxiliary question/answer items made from the book beside the segments "
+                        "(default: on)")
     p.add_argument("--aux-weight", type=float, help="weight gamma of the auxiliary loss")
     p.add_argument("--aux-per-1k", type=float, dest="aux_items_per_1k_tokens",
                    help="with --aux: auxiliary items per 1,000 book tokens (default 2)")
     p.add_argument("--aux-reading", action="store_true", default=None,
                    help="with --aux: every other auxiliary item shows the passage it comes from")
-    p.add_argument("--contextualized", action="store_true", default=None,
-                   help="train each segment after a short head/tail excerpt of the book (the method's "
-                        "contextualized variant)")
+    p.add_argument("--contextualized", action=argparse.BooleanOptionalAction, default=None,
+                   help="train each segment after a short head/tail excerpt of the book and an instruction "
+                        "to recite (the method's contextualized variant; default: on)")
     p.add_argument("--up-to-page", type=_positive_int, help="spoiler-safe: memorize only up to this page")
 
 

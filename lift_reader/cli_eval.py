@@ -41,14 +41,14 @@ def add_eval_parser(sub) -> None:
     p.add_argument("--segment-length", type=_positive_int, help="memorize: tokens per segment")
     p.add_argument("--rank", type=_positive_int, dest="lora_rank", help="memorize: LoRA rank")
     p.add_argument("--target-modules", help="memorize: 'all-linear' or comma-separated module names")
-    p.add_argument("--aux", action="store_true", dest="aux_tasks", default=None,
-                   help="memorize: also train auxiliary question/answer items")
+    p.add_argument("--aux", action=argparse.BooleanOptionalAction, dest="aux_tasks", default=None,
+                   help="memorize: train auxiliary question/answer items (default: the app's, on)")
     p.add_argument("--aux-per-1k", type=float, dest="aux_items_per_1k_tokens",
                    help="with --aux: auxiliary items per 1,000 book tokens (default 2)")
     p.add_argument("--aux-reading", action="store_true", default=None,
                    help="with --aux: every other auxiliary item shows the passage it comes from")
-    p.add_argument("--contextualized", action="store_true", default=None,
-                   help="memorize: train each segment after a short head/tail excerpt of the book")
+    p.add_argument("--contextualized", action=argparse.BooleanOptionalAction, default=None,
+                   help="memorize: train each segment after a short head/tail excerpt (default: the app's, on)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -72,14 +72,14 @@ def reproducing_command(args, context_tokens: int, conditions: tuple[str, ...], 
                        ("--rank", "lora_rank"), ("--target-modules", "target_modules")):
         if getattr(args, name) is not None:
             parts += [flag, str(getattr(args, name))]
-    if args.aux_tasks:
-        parts.append("--aux")
+    if args.aux_tasks is not None:
+        parts.append("--aux" if args.aux_tasks else "--no-aux")
     if args.aux_items_per_1k_tokens is not None:
         parts += ["--aux-per-1k", str(args.aux_items_per_1k_tokens)]
     if args.aux_reading:
         parts.append("--aux-reading")
-    if args.contextualized:
-        parts.append("--contextualized")
+    if args.contextualized is not None:
+        parts.append("--contextualized" if args.contextualized else "--no-contextualized")
     if args.resamples != 1000:
         parts += ["--resamples", str(args.resamples)]
     parts += ["--out", str(out)]

@@ -9,6 +9,6 @@ MODES = ("lift+icl", "icl", "lift", "rag", "lift+rag")
 """lift+icl: adapter + head and tail of the book; icl: head and tail only; lift: adapter only;
 rag: passages retrieved for the question; lift+rag: adapter + retrieved passages."""
 
-DEFAULT_MODE = "lift+icl"
+DEFAULT_MODE = "lift+rag"
 
 MODE_LABELS = {"lift+icl": "LIFT + ICL", "icl": "ICL", "lift": "LIFT", "lift+rag": "LIFT + RAG", "rag": "RAG"}

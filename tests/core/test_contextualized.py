@@ -53,6 +53,11 @@ def test_contextualized_is_part_of_the_training_key_and_old_keys_stay():
     # Adapters trained before the option existed keep their key (their metadata lacks the field).
     old = MemorizeSettings.from_dict({k: v for k, v in plain.as_dict().items() if k != "contextualized"})
     assert old.training_key() == plain.training_key()
+    # ...even though the app's recipe now turns the option on: missing means what it meant then.
+    recipe = MemorizeSettings.for_hardware("cpu")
+    assert recipe.contextualized and recipe.aux_tasks
+    saved_before = {k: v for k, v in recipe.as_dict().items() if k not in ("contextualized", "aux_reading")}
+    assert not MemorizeSettings.from_dict(saved_before).contextualized
 
 
 def test_memorize_contextualized_trains_a_different_adapter(ferry_book):

@@ -8,6 +8,7 @@ import pytest
 
 from lift_reader.core.evaluation import CONDITION_NAMES, EvalConfig, evaluate
 from lift_reader.core.evaluation import runner as runner_module
+from lift_reader.core.modes import DEFAULT_MODE
 from lift_reader.core.settings import MemorizeSettings
 from lift_reader.core.workspace import Workspace
 
@@ -89,7 +90,7 @@ def test_every_condition_scores_adapters_are_memorized_once_and_runs_resume(tiny
         assert stat["low"] <= stat["mean"] <= stat["high"]
     assert set(out.summary["differences"]) == set(CONDITION_NAMES) - {"icl"}
     assert out.markdown.splitlines()[5] == "lift-reader eval questions.jsonl"  # the command heads the report
-    assert "lift+icl (app default)" in out.markdown and "(1 of 2 documents)" in out.markdown
+    assert f"{DEFAULT_MODE} (app default)" in out.markdown and "(1 of 2 documents)" in out.markdown
     assert out.markdown_path.read_text() == out.markdown
     assert out.chart_path is not None and out.chart_path.read_bytes()[:4] == b"\x89PNG"
 

@@ -6,6 +6,8 @@ from PySide6.QtCore import QUrl
 
 from gui_helpers import SAMPLE_STORY, open_book
 
+from lift_reader.core.modes import DEFAULT_MODE
+
 
 def _ask(qtbot, panel, question: str, monkeypatch=None) -> list:
     pieces: list = []
@@ -22,11 +24,11 @@ def _ask(qtbot, panel, question: str, monkeypatch=None) -> list:
 def test_without_an_adapter_chat_answers_from_the_context_and_says_so(qtbot, window, session, monkeypatch):
     record = open_book(qtbot, window, SAMPLE_STORY)
     panel = window.chat_panel
-    assert panel.mode == "lift+icl"
-    assert "not memorized" in panel.notice.text()
+    assert panel.mode == DEFAULT_MODE == "lift+rag"
+    assert "not memorized" in panel.notice.text() and "passages found" in panel.notice.text()
     pieces = _ask(qtbot, panel, "Who is the keeper?", monkeypatch)
     started, texts = pieces[0], pieces[1:]
-    assert started.mode == "icl" and "not memorized" in started.note and started.pages
+    assert started.mode == "rag" and "not memorized" in started.note and started.pages
     assert len(texts) >= 2 and all(isinstance(t, str) for t in texts)  # streamed piece by piece
     answer = panel.transcript.last_answer()
     assert answer.complete and answer.text == "".join(texts).strip()
@@ -93,7 +95,7 @@ def test_a_memorized_book_answers_with_its_adapter(qtbot, window, memorized_stor
     assert not panel.notice.isVisible()
     _ask(qtbot, panel, "Who is Admiral?")
     answer = panel.transcript.last_answer()
-    assert answer.mode == "lift+icl" and not answer.note
+    assert answer.mode == DEFAULT_MODE and not answer.note
 
 
 def test_lift_plus_rag_without_an_adapter_falls_back_to_rag(qtbot, window, monkeypatch):
@@ -132,7 +134,7 @@ def test_spoiler_safe_chat_stops_at_the_reading_page_and_says_when_the_adapter_r
     window.reader.go_to_page(3)
     assert panel.up_to_page == 3 and "page 3" in panel.spoiler_box.toolTip()
     started = _ask(qtbot, panel, "Who rang the bell?", monkeypatch)[0]
-    assert started.mode == "lift+icl" and started.pages and max(started.pages) <= 3
+    assert started.mode == DEFAULT_MODE and started.pages and max(started.pages) <= 3
     assert not started.note  # an adapter that read page 1 only gives nothing away
 
     # The same adapter as if it had read the whole book: the answer says so.

@@ -54,7 +54,7 @@ def _setup_lines(ws, config: EvalConfig, documents: list[EvalDocument], source: 
         f"retrieval: {config.retrieval}; greedy answers of at most {config.max_new_tokens} tokens",
         f"Memorizing: segments {m.segment_length}/{m.effective_stride}, {_count(m.epochs, 'epoch')}, "
         f"lr {m.learning_rate:g} ({m.schedule}), LoRA r={m.lora_rank} alpha={m.lora_alpha} on {m.target_modules}, "
-        f"auxiliary QA {'on' if m.aux_tasks else 'off'}, seed {m.seed}",
+        f"auxiliary QA {_aux(m)}, contextualized segments {'on' if m.contextualized else 'off'}, seed {m.seed}",
         "Multiple choice: raw = highest option log-likelihood; calibrated = highest log p(option | prompt) "
         "minus log p(option | same prompt without book and question)",
         "Open questions: token F1 and ROUGE-L of the greedy answer (best reference); "
@@ -85,3 +85,9 @@ def evaluate(ws, questions: str | Path, config: EvalConfig, out_dir: str | Path,
     atomic_write_text(md_path, text)
     drawn = write_chart(summary, chart_path, title=f"{source}: {_count(len(documents), 'document')}")
     return EvalOutputs(json_path, md_path, chart_path if drawn else None, summary, text)
+
+
+def _aux(m) -> str:
+    if not m.aux_tasks:
+        return "off"
+    return f"on ({m.aux_items_per_1k_tokens:g} per 1K tokens{', half with their passage' if m.aux_reading else ''})"
