@@ -18,7 +18,7 @@ from lift_reader.errors import BadInputError
 
 MODEL_KINDS = ("embedded", "folder", "hub", "gguf")
 # The memorize fields a reader edits in the app; the rest keep their defaults.
-EDITABLE_TRAINING_FIELDS = ("epochs", "segment_length", "learning_rate", "lora_rank", "aux_tasks")
+EDITABLE_TRAINING_FIELDS = ("epochs", "segment_length", "learning_rate", "lora_rank", "aux_tasks", "contextualized")
 _MAX_RECENT = 8
 DEFAULT_ANSWER_TOKENS = 200
 

@@ -1,4 +1,5 @@
-"""The memorize knobs a reader may turn: epochs, segment length, learning rate, LoRA rank, auxiliary tasks.
+"""The memorize knobs a reader may turn: epochs, segment length, learning rate, LoRA rank, and the recipe's
+auxiliary tasks and contextualized segments.
 
 Used by the Memorize panel (this run) and the Settings dialog (the defaults).
 Values are checked by ``MemorizeSettings`` itself, so the rules live in one place.
@@ -28,6 +29,10 @@ class TrainingForm(QWidget):
         self.lora_rank = QSpinBox(minimum=1, maximum=1024, toolTip="LoRA rank r: capacity of the adapter")
         self.aux_tasks = QCheckBox("Auxiliary question/answer tasks",
                                    toolTip="Also train on Q/A pairs made from short passages of the book")
+        self.contextualized = QCheckBox("Contextualized segments",
+                                        toolTip="Train each passage after a short excerpt of the book, the way "
+                                                "questions are asked (about 30% slower; answers with retrieved "
+                                                "passages measured better, see docs/EVAL.md)")
         layout = QFormLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addRow("Epochs", self.epochs)
@@ -35,15 +40,18 @@ class TrainingForm(QWidget):
         layout.addRow("Learning rate", self.learning_rate)
         layout.addRow("LoRA rank", self.lora_rank)
         layout.addRow("", self.aux_tasks)
+        layout.addRow("", self.contextualized)
         for spin in (self.epochs, self.segment_length, self.lora_rank):
             spin.valueChanged.connect(self.changed)
         self.learning_rate.textChanged.connect(self.changed)
         self.aux_tasks.toggled.connect(self.changed)
+        self.contextualized.toggled.connect(self.changed)
 
     def set_settings(self, settings: MemorizeSettings) -> None:
         """Show ``settings``; fields not in the form keep its values when read back."""
         self._base = settings
-        widgets = (self.epochs, self.segment_length, self.learning_rate, self.lora_rank, self.aux_tasks)
+        widgets = (self.epochs, self.segment_length, self.learning_rate, self.lora_rank, self.aux_tasks,
+                   self.contextualized)
         for widget in widgets:
             widget.blockSignals(True)
         self.epochs.setValue(settings.epochs)
@@ -51,6 +59,7 @@ class TrainingForm(QWidget):
         self.learning_rate.setText(f"{settings.learning_rate:g}")
         self.lora_rank.setValue(settings.lora_rank)
         self.aux_tasks.setChecked(settings.aux_tasks)
+        self.contextualized.setChecked(settings.contextualized)
         for widget in widgets:
             widget.blockSignals(False)
         self.changed.emit()
@@ -63,7 +72,7 @@ class TrainingForm(QWidget):
             raise BadInputError("the learning rate must be a number such as 2e-4") from None
         return dict(epochs=self.epochs.value(), segment_length=self.segment_length.value(),
                     learning_rate=learning_rate, lora_rank=self.lora_rank.value(),
-                    aux_tasks=self.aux_tasks.isChecked())
+                    aux_tasks=self.aux_tasks.isChecked(), contextualized=self.contextualized.isChecked())
 
     def settings(self) -> MemorizeSettings:
         """The settings to train with; raises BadInputError with a readable message."""

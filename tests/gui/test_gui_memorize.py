@@ -146,3 +146,16 @@ def test_memorize_only_up_to_the_page_being_read(qtbot, window, prefs, session):
 def _book_tokens(panel) -> int:
     first = panel.estimate_label.text().splitlines()[0]  # "book: 1,234 tokens -> 56 segments"
     return int(first.split()[1].replace(",", ""))
+
+
+def test_the_form_starts_from_the_apps_recipe_and_can_turn_it_off(qtbot, window):
+    open_book(qtbot, window, SAMPLE_STORY)  # no saved settings: the app's recipe for this device
+    form = window.memorize_panel.form
+    recipe = MemorizeSettings.for_hardware("cpu")
+    assert form.contextualized.isChecked() and form.aux_tasks.isChecked()
+    assert (form.epochs.value(), float(form.learning_rate.text())) == (recipe.epochs, recipe.learning_rate)
+    form.contextualized.setChecked(False)
+    form.aux_tasks.setChecked(False)
+    plain = form.settings()
+    assert not plain.contextualized and not plain.aux_tasks
+    assert plain.training_key() != recipe.training_key()
