@@ -9,6 +9,7 @@ model's sizes; ``bench/`` checks both against measurements.
 from __future__ import annotations
 
 import json
+import statistics
 import time
 from dataclasses import dataclass
 
@@ -51,26 +52,40 @@ def _throughput_key(lm: LoadedModel, settings: MemorizeSettings) -> str:
     return f"{lm.identity.fingerprint}|{lm.placement.device}|{lm.placement.precision}|{settings.segment_length}"
 
 
+# Estimates use the median speed of the last few finished runs of a setup: one run slowed by
+# other work on the machine should not make every later estimate pessimistic.
+_RUNS_REMEMBERED = 5
+
+
+def _read_throughputs() -> dict:
+    path = _throughput_file()
+    try:
+        table = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except ValueError:
+        return {}
+    return table if isinstance(table, dict) else {}
+
+
+def _speeds(entry) -> list[float]:
+    """A setup's remembered speeds (older files kept one number)."""
+    values = entry if isinstance(entry, list) else [entry]
+    return [float(v) for v in values if isinstance(v, (int, float)) and v > 0]
+
+
 def record_throughput(lm: LoadedModel, settings: MemorizeSettings, tokens_per_s: float) -> None:
     """Remember a run's speed so the next estimate for this setup is measured, not guessed."""
     if tokens_per_s <= 0:
         return
-    path = _throughput_file()
-    try:
-        table = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    except ValueError:
-        table = {}
-    table[_throughput_key(lm, settings)] = round(tokens_per_s, 2)
-    atomic_write_json(path, table)
+    table = _read_throughputs()
+    key = _throughput_key(lm, settings)
+    table[key] = (_speeds(table.get(key, [])) + [round(tokens_per_s, 2)])[-_RUNS_REMEMBERED:]
+    atomic_write_json(_throughput_file(), table)
 
 
 def known_throughput(lm: LoadedModel, settings: MemorizeSettings) -> float | None:
-    path = _throughput_file()
-    try:
-        table = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    except ValueError:
-        return None
-    return table.get(_throughput_key(lm, settings))
+    """The median speed of the last finished runs of this setup, or None if there was none."""
+    speeds = _speeds(_read_throughputs().get(_throughput_key(lm, settings), []))
+    return statistics.median(speeds) if speeds else None
 
 
 def probe_throughput(lm: LoadedModel, settings: MemorizeSettings, vocab_ids: np.ndarray) -> float:

@@ -1,0 +1,39 @@
+"""Memorize estimates: speeds remembered from finished runs, the prefix of contextualized segments."""
+
+import json
+
+from lift_reader.core.estimate import estimate_memorize, known_throughput, record_throughput
+from lift_reader.core.settings import MemorizeSettings
+from lift_reader.store.paths import data_home
+
+
+def test_one_slow_run_does_not_set_later_estimates(tiny_lm):
+    settings = MemorizeSettings()
+    assert known_throughput(tiny_lm, settings) is None
+    for speed in (200.0, 210.0, 20.0):  # the third run shared the machine with other work
+        record_throughput(tiny_lm, settings, speed)
+    assert known_throughput(tiny_lm, settings) == 200.0
+    for speed in (190.0, 195.0, 205.0):  # only the last five runs count
+        record_throughput(tiny_lm, settings, speed)
+    assert known_throughput(tiny_lm, settings) == 195.0
+    other = MemorizeSettings(segment_length=512)
+    assert known_throughput(tiny_lm, other) is None  # another setup has its own speeds
+
+
+def test_a_file_from_an_older_version_still_counts(tiny_lm):
+    settings = MemorizeSettings()
+    record_throughput(tiny_lm, settings, 100.0)
+    path = data_home() / "throughput.json"
+    table = json.loads(path.read_text())
+    path.write_text(json.dumps({key: 150.0 for key in table}))  # one number per setup, as before
+    assert known_throughput(tiny_lm, settings) == 150.0
+    record_throughput(tiny_lm, settings, 170.0)
+    assert known_throughput(tiny_lm, settings) == 160.0
+
+
+def test_contextualized_segments_cost_their_prefix(tiny_lm):
+    plain = estimate_memorize(tiny_lm, 10_000, MemorizeSettings())
+    ctx = estimate_memorize(tiny_lm, 10_000, MemorizeSettings(contextualized=True))
+    assert ctx.steps == plain.steps and ctx.segments == plain.segments
+    assert 1.2 < ctx.tokens_to_train / plain.tokens_to_train < 1.45  # ~84 prefix tokens per 256
+    assert ctx.seconds > plain.seconds
