@@ -52,8 +52,12 @@ def add_eval_parser(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def reproducing_command(args, context_tokens: int, conditions: tuple[str, ...], out: Path) -> str:
-    """The command line with every setting spelled out, so later default changes cannot alter it."""
+def reproducing_command(args, context_tokens: int, conditions: tuple[str, ...], out: Path, memorize=None) -> str:
+    """The command line with every setting spelled out, so later default changes cannot alter it.
+
+    With ``memorize`` (the MemorizeSettings the run uses) the recipe is spelled out too;
+    otherwise only the memorize flags that were given.
+    """
     parts = ["lift-reader"]
     if args.model:
         parts += ["--model", args.model]
@@ -68,18 +72,20 @@ def reproducing_command(args, context_tokens: int, conditions: tuple[str, ...], 
         parts += ["--doc-ids", args.doc_ids]
     parts += ["--conditions", ",".join(conditions), "--seed", str(args.seed), "--context-tokens", str(context_tokens),
               "--max-new-tokens", str(args.max_new_tokens), "--retrieval", args.retrieval]
+    given = memorize if memorize is not None else args
     for flag, name in (("--epochs", "epochs"), ("--lr", "learning_rate"), ("--segment-length", "segment_length"),
                        ("--rank", "lora_rank"), ("--target-modules", "target_modules")):
-        if getattr(args, name) is not None:
-            parts += [flag, str(getattr(args, name))]
-    if args.aux_tasks is not None:
-        parts.append("--aux" if args.aux_tasks else "--no-aux")
-    if args.aux_items_per_1k_tokens is not None:
-        parts += ["--aux-per-1k", str(args.aux_items_per_1k_tokens)]
-    if args.aux_reading:
+        value = getattr(given, name)
+        if value is not None:
+            parts += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+    if given.aux_tasks is not None:
+        parts.append("--aux" if given.aux_tasks else "--no-aux")
+    if given.aux_items_per_1k_tokens is not None and given.aux_tasks:
+        parts += ["--aux-per-1k", f"{given.aux_items_per_1k_tokens:g}"]
+    if given.aux_reading:
         parts.append("--aux-reading")
-    if args.contextualized is not None:
-        parts.append("--contextualized" if args.contextualized else "--no-contextualized")
+    if given.contextualized is not None:
+        parts.append("--contextualized" if given.contextualized else "--no-contextualized")
     if args.resamples != 1000:
         parts += ["--resamples", str(args.resamples)]
     parts += ["--out", str(out)]
@@ -100,7 +106,7 @@ def run_eval(args) -> int:
     memorize = _memorize_settings(args, device)
     config = EvalConfig(conditions=conditions, context_tokens=context_tokens, max_new_tokens=args.max_new_tokens,
                         retrieval=args.retrieval, memorize=memorize, seed=args.seed, resamples=args.resamples)
-    command = reproducing_command(args, context_tokens, conditions, out)
+    command = reproducing_command(args, context_tokens, conditions, out, memorize)
     print(command, file=sys.stderr)
     cancel = CancelToken()
     install_sigint_cancel(cancel)

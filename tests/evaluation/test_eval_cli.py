@@ -27,6 +27,20 @@ def test_the_reproducing_command_spells_out_every_setting():
     assert again.docs == 2 and again.epochs == 3 and again.context_tokens == 1024
 
 
+def test_the_reproducing_command_spells_out_the_memorize_recipe():
+    from lift_reader.core.settings import MemorizeSettings
+
+    args = build_parser().parse_args(["eval", "q.jsonl", "--epochs", "3"])
+    recipe = MemorizeSettings.for_hardware("cpu").with_changes(epochs=3)
+    command = reproducing_command(args, 1024, ("icl",), Path("out"), recipe)
+    assert command.endswith("--epochs 3 --lr 0.0001 --segment-length 256 --rank 16 --target-modules all-linear "
+                            "--aux --aux-per-1k 2 --contextualized --out out")
+    again = build_parser().parse_args(command.split()[1:])
+    from lift_reader.cli_commands import _memorize_settings
+
+    assert _memorize_settings(again, "cpu") == recipe  # the command gives back the same recipe
+
+
 def test_eval_command_writes_the_three_outputs(lift_home, tmp_path, capsys):
     from lift_reader.cli import main
     from lift_reader.core.tiny_model import save_tiny_model_folder
