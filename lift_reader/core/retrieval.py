@@ -100,14 +100,21 @@ def index_folder(book_hash: str) -> Path:
     return data_home() / "cache" / "retrieval" / book_hash
 
 
+def _bm25s():
+    """The bm25s module, imported on first use; it sets its own logger to DEBUG on import,
+    which printed "Building index from tokens" under every CLI answer: keep it to warnings."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
 def build_index(book: BookText, end_char: int | None = None, sizes: PassageSizes = PassageSizes()) -> PassageIndex:
     """Split and index ``book.text[:end_char]`` (in memory; ``save_index`` stores it)."""
     spans = split_passages(book.text, end_char, sizes)
     bm25 = None
     if len(spans):
-        import bm25s
-
-        bm25 = bm25s.BM25()
+        bm25 = _bm25s().BM25()
         bm25.index([terms(book.text[s:e]) for s, e in spans], show_progress=False)
     return PassageIndex(book.content_hash, spans, bm25)
 
@@ -136,9 +143,7 @@ def load_index(folder: Path, book_hash: str) -> PassageIndex | None:
             return None
         bm25 = None
         if len(spans):
-            import bm25s
-
-            bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False, verbosity=0)
+            bm25 = _bm25s().BM25.load(str(folder / "bm25"), show_progress=False, verbosity=0)
             if int(bm25.scores["num_docs"]) != len(spans):
                 return None
     except Exception as err:  # any damage means: build it again

@@ -133,3 +133,12 @@ def test_hybrid_retrieval_with_embeddings(book, tokens):
     window = retrieval.retrieve_context(book, tokens, f"What does the book say about {word}?", 400, method="hybrid")
     assert word in window.text
     assert (retrieval.index_folder(book.content_hash) / "embeddings-minilm.npy").is_file()
+
+
+def test_indexing_prints_nothing_below_warnings(book, caplog):
+    import logging
+
+    with caplog.at_level(logging.DEBUG):
+        retrieval.build_index(book)
+    chatter = [r for r in caplog.records if r.name.startswith("bm25s") and r.levelno < logging.WARNING]
+    assert not chatter, [r.getMessage() for r in chatter]  # bm25s logs at DEBUG unless told not to
