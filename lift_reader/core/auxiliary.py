@@ -140,8 +140,15 @@ def encode_item(lm, title: str, question: str, answer: str, offset: int, context
     return AuxItem(prompt + answer_ids, [-100] * len(prompt) + answer_ids, question, answer, offset)
 
 
+def aux_item_count(n_tokens: int, settings) -> int:
+    """How many auxiliary items a run over ``n_tokens`` book tokens asks for (0 without aux tasks)."""
+    if not settings.aux_tasks:
+        return 0
+    return min(MAX_ITEMS, max(1, round(n_tokens / 1000 * settings.aux_items_per_1k_tokens)))
+
+
 def build_aux_items(lm, book: BookText, tokens: BookTokens, settings) -> list[AuxItem]:
-    count = min(MAX_ITEMS, max(1, round(len(tokens) / 1000 * settings.aux_items_per_1k_tokens)))
+    count = aux_item_count(len(tokens), settings)
     if lm.is_chat_model:
         pairs = chat_model_pairs(lm, book, tokens.end_char, count, settings.seed)
     else:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from lift_reader.core.auxiliary import aux_item_count
 from lift_reader.core.formatting import format_duration
 from lift_reader.core.models import LoadedModel
 from lift_reader.core.segments import SegmentPlan
@@ -51,6 +52,9 @@ def _throughput_file():
 def _throughput_key(lm: LoadedModel, settings: MemorizeSettings) -> str:
     return f"{lm.identity.fingerprint}|{lm.placement.device}|{lm.placement.precision}|{settings.segment_length}"
 
+
+AUX_ITEM_TOKENS = 60
+"""About how long an auxiliary item is (title, question and answer) with the embedded model's tokenizer."""
 
 # Estimates use the median speed of the last few finished runs of a setup: one run slowed by
 # other work on the machine should not make every later estimate pessimistic.
@@ -211,9 +215,10 @@ def plan_cuda_memory(parts: MemoryParts, micro_batch: int, free_bytes: int, *, h
 def estimate_memorize(lm: LoadedModel, n_tokens: int, settings: MemorizeSettings,
                       *, probe_ids: np.ndarray | None = None) -> MemorizeEstimate:
     plan = SegmentPlan.for_book(n_tokens, settings.segment_length, settings.stride)
-    units = -(-len(plan) // settings.micro_batch_size)
+    aux_items = aux_item_count(n_tokens, settings)  # each is one micro-batch of a short prompt + answer
+    units = -(-len(plan) // settings.micro_batch_size) + aux_items
     steps = -(-units // settings.grad_accum_steps) * settings.epochs
-    tokens_to_train = plan.tokens_per_epoch() * settings.epochs
+    tokens_to_train = (plan.tokens_per_epoch() + aux_items * AUX_ITEM_TOKENS) * settings.epochs
     if settings.contextualized:  # every segment also runs through its prefix
         from lift_reader.core.contextualized import EXCERPT_TOKENS, FRAMING_TOKENS
 

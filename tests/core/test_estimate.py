@@ -37,3 +37,10 @@ def test_contextualized_segments_cost_their_prefix(tiny_lm):
     assert ctx.steps == plain.steps and ctx.segments == plain.segments
     assert 1.2 < ctx.tokens_to_train / plain.tokens_to_train < 1.45  # ~84 prefix tokens per 256
     assert ctx.seconds > plain.seconds
+
+
+def test_auxiliary_items_are_counted_as_steps(tiny_lm):
+    plain = estimate_memorize(tiny_lm, 10_000, MemorizeSettings())
+    aux = estimate_memorize(tiny_lm, 10_000, MemorizeSettings(aux_tasks=True, aux_items_per_1k_tokens=2))
+    assert aux.steps == plain.steps + 2 * 20  # 20 items, in each of the 2 epochs
+    assert aux.tokens_to_train > plain.tokens_to_train
