@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from lift_reader import __version__
+from lift_reader.cli_eval import add_recipe_options
 from lift_reader.core.modes import DEFAULT_MODE, MODES
 from lift_reader.errors import LiftReaderError, PasswordRequiredError
 
@@ -113,24 +114,14 @@ def _memorize_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rank", type=_positive_int, dest="lora_rank", help="LoRA rank")
     p.add_argument("--alpha", type=_positive_int, dest="lora_alpha", help="LoRA alpha")
     p.add_argument("--dropout", type=float, dest="lora_dropout", help="LoRA dropout")
-    p.add_argument("--target-modules", help="'all-linear' or comma-separated module names")
     p.add_argument("--micro-batch", type=_positive_int, dest="micro_batch_size", help="segments per forward pass")
     p.add_argument("--grad-accum", type=_positive_int, dest="grad_accum_steps", help="micro-batches per optimizer step (under torchrun: default, the number of processes)")
     p.add_argument("--schedule", choices=["cosine", "linear", "constant"])
     p.add_argument("--warmup", type=float, dest="warmup_ratio", help="fraction of steps for warm-up")
     p.add_argument("--seed", type=int)
     p.add_argument("--checkpoint-every", type=_positive_int, help="optimizer steps between checkpoints")
-    p.add_argument("--aux", action=argparse.BooleanOptionalAction, dest="aux_tasks", default=None,
-                   help="train auxiliary question/answer items made from the book beside the segments "
-                        "(default: on)")
+    add_recipe_options(p)
     p.add_argument("--aux-weight", type=float, help="weight gamma of the auxiliary loss")
-    p.add_argument("--aux-per-1k", type=float, dest="aux_items_per_1k_tokens",
-                   help="with --aux: auxiliary items per 1,000 book tokens (default 2)")
-    p.add_argument("--aux-reading", action="store_true", default=None,
-                   help="with --aux: every other auxiliary item shows the passage it comes from")
-    p.add_argument("--contextualized", action=argparse.BooleanOptionalAction, default=None,
-                   help="train each segment after a short head/tail excerpt of the book and an instruction "
-                        "to recite (the method's contextualized variant; default: on)")
     p.add_argument("--up-to-page", type=_positive_int, help="spoiler-safe: memorize only up to this page")
 
 

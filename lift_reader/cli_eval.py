@@ -20,6 +20,21 @@ def _positive_int(text: str) -> int:
 CONDITION_NAMES = ("closed", "icl", "lift", "lift+icl", "rag", "lift+rag", "full")
 
 
+def add_recipe_options(p) -> None:
+    """The memorize recipe's flags, shared by memorize, batch and eval (docs/EVAL.md has the table)."""
+    p.add_argument("--target-modules", help="'all-linear' or comma-separated module names to put LoRA on")
+    p.add_argument("--aux", action=argparse.BooleanOptionalAction, dest="aux_tasks", default=None,
+                   help="train auxiliary question/answer items made from the book beside the segments "
+                        "(default: on)")
+    p.add_argument("--aux-per-1k", type=float, dest="aux_items_per_1k_tokens",
+                   help="with --aux: auxiliary items per 1,000 book tokens (default 2)")
+    p.add_argument("--aux-reading", action="store_true", default=None,
+                   help="with --aux: every other auxiliary item shows the passage it comes from")
+    p.add_argument("--contextualized", action=argparse.BooleanOptionalAction, default=None,
+                   help="train each segment after a short head/tail excerpt of the book and an instruction "
+                        "to recite (the method's contextualized variant; default: on)")
+
+
 def add_eval_parser(sub) -> None:
     p = sub.add_parser("eval", help="evaluate answer quality on a question set (closed, icl, lift, rag, ...)",
                        description="Score every question of a question set (one JSON document per line) under "
@@ -40,15 +55,7 @@ def add_eval_parser(sub) -> None:
     p.add_argument("--lr", type=float, dest="learning_rate", help="memorize: peak learning rate")
     p.add_argument("--segment-length", type=_positive_int, help="memorize: tokens per segment")
     p.add_argument("--rank", type=_positive_int, dest="lora_rank", help="memorize: LoRA rank")
-    p.add_argument("--target-modules", help="memorize: 'all-linear' or comma-separated module names")
-    p.add_argument("--aux", action=argparse.BooleanOptionalAction, dest="aux_tasks", default=None,
-                   help="memorize: train auxiliary question/answer items (default: the app's, on)")
-    p.add_argument("--aux-per-1k", type=float, dest="aux_items_per_1k_tokens",
-                   help="with --aux: auxiliary items per 1,000 book tokens (default 2)")
-    p.add_argument("--aux-reading", action="store_true", default=None,
-                   help="with --aux: every other auxiliary item shows the passage it comes from")
-    p.add_argument("--contextualized", action=argparse.BooleanOptionalAction, default=None,
-                   help="memorize: train each segment after a short head/tail excerpt (default: the app's, on)")
+    add_recipe_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 

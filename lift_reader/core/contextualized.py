@@ -31,6 +31,11 @@ FRAMING_TOKENS = 20
 """About what the header, marker and instruction add to the excerpt (for estimates; titles vary)."""
 
 
+def prefix_tokens(settings) -> int:
+    """About how many tokens each segment's prefix adds under ``settings`` (0 when not contextualized)."""
+    return EXCERPT_TOKENS + FRAMING_TOKENS if settings.contextualized else 0
+
+
 class SegmentPrefixes:
     """Prefix token ids for the segments of one book."""
 

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from lift_reader.core.auxiliary import aux_item_count
+from lift_reader.core.contextualized import prefix_tokens
 from lift_reader.core.formatting import format_duration
 from lift_reader.core.models import LoadedModel
 from lift_reader.core.segments import SegmentPlan
@@ -140,11 +141,7 @@ def memory_parts(lm: LoadedModel, settings: MemorizeSettings) -> MemoryParts:
     inter = getattr(config, "intermediate_size", 4 * hidden)
     weight_bytes = sum(p.numel() * p.element_size() for p in lm.model.parameters())
     act_bytes = 2 if lm.placement.precision != "fp32" else 4
-    seg = settings.segment_length
-    if settings.contextualized:
-        from lift_reader.core.contextualized import EXCERPT_TOKENS, FRAMING_TOKENS
-
-        seg += EXCERPT_TOKENS + FRAMING_TOKENS  # every segment runs through its prefix too
+    seg = settings.segment_length + prefix_tokens(settings)  # every segment runs through its prefix too
     # Per layer and token: attention/MLP inputs and outputs kept for backward
     # (~8 hidden-sized and 3 intermediate-sized vectors).
     per_layer_token = (8 * hidden + 3 * inter) * act_bytes
@@ -219,10 +216,7 @@ def estimate_memorize(lm: LoadedModel, n_tokens: int, settings: MemorizeSettings
     units = -(-len(plan) // settings.micro_batch_size) + aux_items
     steps = -(-units // settings.grad_accum_steps) * settings.epochs
     tokens_to_train = (plan.tokens_per_epoch() + aux_items * AUX_ITEM_TOKENS) * settings.epochs
-    if settings.contextualized:  # every segment also runs through its prefix
-        from lift_reader.core.contextualized import EXCERPT_TOKENS, FRAMING_TOKENS
-
-        tokens_to_train += len(plan) * (EXCERPT_TOKENS + FRAMING_TOKENS) * settings.epochs
+    tokens_to_train += len(plan) * prefix_tokens(settings) * settings.epochs
     speed = known_throughput(lm, settings)
     source = "measured earlier"
     if speed is None and probe_ids is not None:
