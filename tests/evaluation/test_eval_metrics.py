@@ -72,3 +72,25 @@ def test_paired_difference():
     assert mean == pytest.approx(0.5) and low <= 0.5 <= high
     with pytest.raises(ValueError):
         paired_bootstrap_diff([1.0], [1.0, 2.0])
+
+
+def test_chance_line_counts_each_question_once_with_its_own_option_count():
+    from lift_reader.core.evaluation.report import chance_accuracy, markdown, summarise
+
+    def mc(item_id, n_options, correct):
+        return {"item_id": item_id, "type": "mc", "option_logprobs": [0.0] * n_options,
+                "acc_raw": float(correct), "acc_calibrated": float(correct)}
+
+    # Two conditions score the same three questions: 4, 4 and 2 options -> (1/4 + 1/4 + 1/2) / 3.
+    items = [mc("q0", 4, 1), mc("q1", 4, 0), mc("q2", 2, 0)]
+    results = [{"doc_id": "d", "conditions": {name: {"items": items, "skipped": None} for name in ("icl", "rag")}}]
+    assert chance_accuracy(results) == pytest.approx(1 / 3)
+    summary = summarise(results, ("icl", "rag"), resamples=50)
+    assert summary["chance"] == pytest.approx(1 / 3)
+    text = markdown(summary, command="c", header_lines=[], n_docs=1)
+    assert "at random scores 0.333" in text
+    open_only = [{"doc_id": "d", "conditions": {"icl": {"items": [{"item_id": "o", "type": "open", "f1": 0.5}],
+                                                        "skipped": None}}}]
+    assert chance_accuracy(open_only) is None
+    assert "at random" not in markdown(summarise(open_only, ("icl",), resamples=50), command="c",
+                                       header_lines=[], n_docs=1)

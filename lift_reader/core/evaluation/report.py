@@ -34,10 +34,27 @@ def _items_of(results: list[dict], name: str) -> list[dict]:
     return [{**it, "doc_id": r["doc_id"]} for r in results for it in r["conditions"][name]["items"]]
 
 
+def chance_accuracy(results: list[dict]) -> float | None:
+    """Expected multiple-choice accuracy of picking an option at random, or None without MC items.
+
+    Averaged over the distinct questions (1 / number of options each), so a set that mixes
+    four- and five-option questions gets the right line to compare against.
+    """
+    options = {}
+    for r in results:
+        for entry in r["conditions"].values():
+            for it in entry["items"]:
+                if it["type"] == "mc" and it.get("option_logprobs"):
+                    options[(r["doc_id"], it["item_id"])] = len(it["option_logprobs"])
+    return sum(1 / n for n in options.values()) / len(options) if options else None
+
+
 def summarise(results: list[dict], conditions: tuple[str, ...], *, seed: int = 0,
               resamples: int = 1000) -> dict:
-    """{"conditions": {name: {metric: {mean, low, high, n}, "skipped": [...]}}, "differences": {...}}."""
-    summary: dict = {"conditions": {}, "differences": {}, "reference": REFERENCE}
+    """{"conditions": {name: {metric: {mean, low, high, n}, "skipped": [...]}}, "differences": {...},
+    "chance": MC accuracy of a random pick or None}."""
+    summary: dict = {"conditions": {}, "differences": {}, "reference": REFERENCE,
+                     "chance": chance_accuracy(results)}
     for name in conditions:
         items = _items_of(results, name)
         entry: dict = {"n": len(items),
@@ -94,6 +111,8 @@ def markdown(summary: dict, *, command: str, header_lines: list[str], n_docs: in
             continue
         note = f" ({n_docs - len(skipped)} of {n_docs} documents)" if skipped else ""
         lines.append(f"| {_label(name)}{note} | " + " | ".join(_cell(c.get(k)) for k, _ in shown) + f" | {n} |")
+    if summary.get("chance") is not None:
+        lines += ["", f"Picking a multiple-choice option at random scores {summary['chance']:.3f} on these questions."]
     diffs = summary.get("differences") or {}
     if any(diffs.values()):
         keys = [k for k in COMPARED if any(k in d for d in diffs.values())]
@@ -133,6 +152,10 @@ def write_chart(summary: dict, path: Path, title: str = "") -> bool:
         ax.set_title(label, fontsize=10)
         if key != "gold_nll":
             ax.set_ylim(0, 1)
+        if key.startswith("acc_") and summary.get("chance") is not None:
+            ax.axhline(summary["chance"], color="#555555", linestyle="--", linewidth=1)
+            ax.text(len(names) - 0.5, summary["chance"], "chance", ha="right", va="bottom", fontsize=8,
+                    color="#555555")
         ax.grid(axis="y", alpha=0.3)
     if title:
         fig.suptitle(title, fontsize=10)
