@@ -42,12 +42,17 @@ def parse_args(argv):
                    help="book file (default: ../shared/data/books/pg1063.txt, else the sample story)")
     p.add_argument("--segment-length", type=int, default=None, help="tokens per segment (default 256; 64 with --quick)")
     p.add_argument("--warmup", type=int, default=2, help="steps run before timing starts")
+    p.add_argument("--micro-batch", type=int, nargs="+", default=[1],
+                   help="segments per step in our loop; several values give one row each (the naive loop "
+                        "always takes one segment a step)")
     p.add_argument("--compiled", action="store_true",
                    help="also time our loop with torch.compile forced on (LIFT_READER_COMPILE=1; at least 4 "
                         "warm-up steps, which hold the compile)")
     p.add_argument("--matmul-size", type=int, default=None, help="n of the n x n matmul (default 4096; 512 with --quick)")
     p.add_argument("--matmul-seconds", type=float, default=None, help="seconds per dtype (default 3; 0.3 with --quick)")
     args = p.parse_args(argv)
+    if any(b < 1 for b in args.micro_batch):
+        p.error("--micro-batch values must be at least 1")
     args.segment_length = args.segment_length or (64 if args.quick else 256)
     args.matmul_size = args.matmul_size or (512 if args.quick else 4096)
     args.matmul_seconds = args.matmul_seconds if args.matmul_seconds is not None else (0.3 if args.quick else 3.0)
@@ -73,7 +78,8 @@ def matmul_gflops(dtype, n: int, seconds: float) -> float:
     return 2 * n**3 * iters / took / 1e9
 
 
-def time_ours(spec, precision: str, tokens, seg_len: int, warmup: int, steps: int, *, compiled: bool = False) -> dict:
+def time_ours(spec, precision: str, tokens, seg_len: int, warmup: int, steps: int, *, compiled: bool = False,
+              micro_batch: int = 1) -> dict:
     """Tokens/s of MemorizeJob over ``steps`` steps after ``warmup`` steps (wall clock between events)."""
     import os
 
@@ -84,13 +90,14 @@ def time_ours(spec, precision: str, tokens, seg_len: int, warmup: int, steps: in
 
     need = warmup + steps
     plan = SegmentPlan.for_book(len(tokens), seg_len)
-    settings = MemorizeSettings(segment_length=seg_len, epochs=min(100, math.ceil(need / len(plan))))
+    settings = MemorizeSettings(segment_length=seg_len, micro_batch_size=micro_batch,
+                                epochs=min(100, math.ceil(need * micro_batch / len(plan))))
     lm = spec.fresh(precision)
     job = MemorizeJob(lm, tokens, settings, job_key="bench", checkpoint_dir=None)
     if job.total_steps < need:
         raise SystemExit(f"the book gives only {job.total_steps} steps; {need} are needed")
     cancel = CancelToken()
-    stamps, reported = [], []
+    stamps, reported, seen = [], [], []
     before = os.environ.get(COMPILE_ENV)
     os.environ[COMPILE_ENV] = "1" if compiled else "0"
     started = time.perf_counter()
@@ -98,6 +105,7 @@ def time_ours(spec, precision: str, tokens, seg_len: int, warmup: int, steps: in
         for event in job.run(cancel=cancel):
             if event.kind == "step":
                 stamps.append(time.perf_counter())
+                seen.append(job.state.tokens_seen)  # a short last micro-batch of an epoch counts what it holds
                 reported.append(event.tokens_per_s)
                 if len(stamps) >= need:
                     cancel.cancel()
@@ -106,12 +114,14 @@ def time_ours(spec, precision: str, tokens, seg_len: int, warmup: int, steps: in
             os.environ.pop(COMPILE_ENV, None)
         else:
             os.environ[COMPILE_ENV] = before
-    tokens_per_step = plan.segment_length * settings.micro_batch_size
-    took = stamps[need - 1] - stamps[warmup - 1] if warmup > 0 else stamps[need - 1] - stamps[0]
-    timed = steps if warmup > 0 else steps - 1
+    start = warmup - 1 if warmup > 0 else 0
+    took = stamps[need - 1] - stamps[start]
+    timed = need - 1 - start
+    tokens_timed = seen[need - 1] - seen[start]
+    tokens_per_step = tokens_timed / timed
     del lm, job
     gc.collect()
-    return {"tokens_per_s": timed * tokens_per_step / took, "s_per_step": took / timed,
+    return {"tokens_per_s": tokens_timed / took, "s_per_step": took / timed,
             "job_reported_tokens_per_s": reported[-1], "tokens_per_step": tokens_per_step,
             "warmup_s": stamps[warmup - 1] - started if warmup > 0 else None}
 
@@ -189,8 +199,12 @@ def main(argv=None) -> dict:
                       "% own ceiling", "warm-up s"])
     results = []
     for prec in precs:
-        print(f"[{prec}] timing our loop ...", file=sys.stderr)
-        rows = [(OURS, time_ours(spec, prec, tokens, args.segment_length, args.warmup, args.steps))]
+        rows = []
+        for batch in args.micro_batch:
+            print(f"[{prec}] timing our loop, {batch} segment(s) a step ...", file=sys.stderr)
+            label = OURS if batch == 1 else f"{OURS}, {batch} segments a step"
+            rows.append((label, time_ours(spec, prec, tokens, args.segment_length, args.warmup, args.steps,
+                                          micro_batch=batch)))
         if args.compiled:
             print(f"[{prec}] timing our loop, compiled ...", file=sys.stderr)
             rows.append((OURS_COMPILED, time_ours(spec, prec, tokens, args.segment_length, max(args.warmup, 4),
@@ -216,9 +230,10 @@ def main(argv=None) -> dict:
         "model (a tied embedding counted once): with a frozen base, the forward pass costs 2N and the "
         "backward pass only goes through the activations (another 2N), not the weight gradients (the "
         "LoRA matrices are negligible). Attention FLOPs are left out.",
-        f"Both loops: the same {args.segment_length}-token segments of the book, one segment per step, "
-        f"{args.warmup} warm-up steps, then {args.steps} timed steps; tokens/s = timed steps x segment "
-        "tokens / wall time from the end of the last warm-up step to the end of the last timed step.",
+        f"Both loops: the same {args.segment_length}-token segments of the book, one segment per step "
+        "unless the row says otherwise, "
+        f"{args.warmup} warm-up steps, then {args.steps} timed steps; tokens/s = tokens trained in the timed "
+        "steps / wall time from the end of the last warm-up step to the end of the last timed step.",
         "Ours: MemorizeJob(...).run() with default MemorizeSettings (LoRA r=16, alpha=32, all-linear, AdamW, "
         "grad clipping, lr schedule), no checkpoint folder (no checkpoint writes), cancelled after the timed "
         "steps. Naive: get_peft_model(LoraConfig(r=16, lora_alpha=32, target_modules='all-linear')), "

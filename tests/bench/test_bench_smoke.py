@@ -114,3 +114,35 @@ def test_cost_curve(tmp_path):
         assert 0.25 < row["needle_at"] < 0.75 and row["icl"]["answer"]["needle_in_prompt"]
     _check_files(tmp_path, cc.NAME)
     assert (tmp_path / f"{cc.NAME}-latest.png").stat().st_size > 1000
+
+
+def test_recipe_sweep_variants_change_one_flag_and_reuse_matching_scores(tmp_path):
+    import recipe_sweep as rs
+
+    default = rs.recipe([])
+    assert default == rs.DEFAULT_RECIPE
+    def parsed(flags):
+        out, i = {}, 0
+        while i < len(flags):
+            value = flags[i + 1] if i + 1 < len(flags) and not flags[i + 1].startswith("--") else True
+            out[flags[i]] = value
+            i += 1 if value is True else 2
+        return out
+
+    base = parsed(default)
+    for name, (_, overrides) in rs.VARIANTS.items():
+        flags = parsed(rs.recipe(overrides))
+        # Each variant differs from the default in exactly the one flag it names.
+        changed = {f for f in flags.keys() | base.keys() if flags.get(f) != base.get(f)}
+        assert changed == ({overrides[0]} if overrides else set()), name
+    # Scores are copied from the first source that has the document, never over existing ones.
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_text(json.dumps({"documents": [{"doc_id": "other", "conditions": {}}]}))
+    second.write_text(json.dumps({"documents": [{"doc_id": "d3", "conditions": {"icl": {"key": "k"}}}]}))
+    folder = tmp_path / "variant"
+    rs.seed_scores([tmp_path / "missing.json", first, second], "d3", folder)
+    (seeded,) = (folder / "docs").iterdir()
+    assert json.loads(seeded.read_text())["conditions"] == {"icl": {"key": "k"}}
+    seeded.write_text("{}")
+    rs.seed_scores([second], "d3", folder)
+    assert seeded.read_text() == "{}"
