@@ -254,10 +254,16 @@ def plain_text_book(path: Path):
 
 def book_tokens(path: Path, tokenizer):
     """(BookTokens, loader) of a book file."""
+    _, tokens, loader = book_and_tokens(path, tokenizer)
+    return tokens, loader
+
+
+def book_and_tokens(path: Path, tokenizer):
+    """(BookText, BookTokens, loader) of a book file."""
     from lift_reader.core.segments import tokenize_book
 
     book, loader = read_book(path)
-    return tokenize_book(book.text, tokenizer), loader
+    return book, tokenize_book(book.text, tokenizer), loader
 
 
 def display_path(path: Path) -> str:

@@ -33,6 +33,7 @@ import bench_common as bc  # noqa: E402
 NAME = "train_throughput"
 OURS = "ours (MemorizeJob)"
 OURS_COMPILED = "ours, compiled"
+OURS_APP = "ours, app recipe"
 NAIVE = "naive peft loop"
 
 
@@ -42,6 +43,9 @@ def parse_args(argv):
                    help="book file (default: ../shared/data/books/pg1063.txt, else the sample story)")
     p.add_argument("--segment-length", type=int, default=None, help="tokens per segment (default 256; 64 with --quick)")
     p.add_argument("--warmup", type=int, default=2, help="steps run before timing starts")
+    p.add_argument("--app-recipe", action="store_true",
+                   help="also time our loop with the app's CPU recipe (MemorizeSettings.for_hardware('cpu'): "
+                        "contextualized prefixes and auxiliary items, whose masked tokens skip the output layer)")
     p.add_argument("--micro-batch", type=int, nargs="+", default=[1],
                    help="segments per step in our loop; several values give one row each (the naive loop "
                         "always takes one segment a step)")
@@ -79,7 +83,7 @@ def matmul_gflops(dtype, n: int, seconds: float) -> float:
 
 
 def time_ours(spec, precision: str, tokens, seg_len: int, warmup: int, steps: int, *, compiled: bool = False,
-              micro_batch: int = 1) -> dict:
+              micro_batch: int = 1, app_recipe_book=None) -> dict:
     """Tokens/s of MemorizeJob over ``steps`` steps after ``warmup`` steps (wall clock between events)."""
     import os
 
@@ -93,7 +97,18 @@ def time_ours(spec, precision: str, tokens, seg_len: int, warmup: int, steps: in
     settings = MemorizeSettings(segment_length=seg_len, micro_batch_size=micro_batch,
                                 epochs=min(100, math.ceil(need * micro_batch / len(plan))))
     lm = spec.fresh(precision)
-    job = MemorizeJob(lm, tokens, settings, job_key="bench", checkpoint_dir=None)
+    extras = {}
+    if app_recipe_book is not None:  # the recipe the app memorizes with, built as Workspace builds it
+        from dataclasses import replace
+
+        from lift_reader.core.auxiliary import build_aux_items
+        from lift_reader.core.contextualized import SegmentPrefixes
+
+        settings = replace(MemorizeSettings.for_hardware("cpu"), segment_length=seg_len,
+                           micro_batch_size=micro_batch, epochs=settings.epochs)
+        extras = {"aux_items": build_aux_items(lm, app_recipe_book, tokens, settings),
+                  "prefixes": SegmentPrefixes(lm.tokenizer, app_recipe_book.title, tokens, settings.seed)}
+    job = MemorizeJob(lm, tokens, settings, job_key="bench", checkpoint_dir=None, **extras)
     if job.total_steps < need:
         raise SystemExit(f"the book gives only {job.total_steps} steps; {need} are needed")
     cancel = CancelToken()
@@ -182,7 +197,7 @@ def main(argv=None) -> dict:
 
     spec = bc.load_spec(args)
     book = args.book or bc.default_book()
-    tokens, loader = bc.book_tokens(book, spec.tokenizer)
+    book_text, tokens, loader = bc.book_and_tokens(book, spec.tokenizer)
     n_params = spec.base_params()
     facts.update({
         "model": spec.label,
@@ -205,6 +220,10 @@ def main(argv=None) -> dict:
             label = OURS if batch == 1 else f"{OURS}, {batch} segments a step"
             rows.append((label, time_ours(spec, prec, tokens, args.segment_length, args.warmup, args.steps,
                                           micro_batch=batch)))
+        if args.app_recipe:
+            print(f"[{prec}] timing our loop with the app's recipe ...", file=sys.stderr)
+            rows.append((OURS_APP, time_ours(spec, prec, tokens, args.segment_length, args.warmup, args.steps,
+                                             app_recipe_book=book_text)))
         if args.compiled:
             print(f"[{prec}] timing our loop, compiled ...", file=sys.stderr)
             rows.append((OURS_COMPILED, time_ours(spec, prec, tokens, args.segment_length, max(args.warmup, 4),
@@ -238,6 +257,9 @@ def main(argv=None) -> dict:
         "grad clipping, lr schedule), no checkpoint folder (no checkpoint writes), cancelled after the timed "
         "steps. Naive: get_peft_model(LoraConfig(r=16, lora_alpha=32, target_modules='all-linear')), "
         "AdamW(lr=2e-4), model(ids, labels=ids).loss.backward(), step, zero_grad.",
+        "Ours, app recipe: MemorizeSettings.for_hardware('cpu') (one epoch's settings at lr 1e-4, auxiliary "
+        "items, each segment after its contextualized prefix); tokens/s counts every token the steps "
+        "processed, prefixes and auxiliary prompts included, though the loss skips them.",
         "Job-reported tokens/s (the TrainEvent average, which times only the micro-batches and optimizer "
         "step): " + ", ".join(f"{r['precision']} {r['job_reported_tokens_per_s']:.1f}"
                               for r in results if r["loop"] == OURS) + ".",

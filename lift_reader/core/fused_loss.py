@@ -94,7 +94,13 @@ def causal_lm_loss(model, input_ids: torch.Tensor, labels: torch.Tensor, *, chun
     hidden = base.model(input_ids=input_ids, use_cache=False).last_hidden_state  # (B, T, H)
     hidden = hidden[:, :-1].reshape(-1, hidden.shape[-1])
     targets = labels[:, 1:].reshape(-1)
-    count = (targets != -100).sum().clamp(min=1)
+    keep = targets != -100
+    count = keep.sum().clamp(min=1)
+    if not bool(keep.all()):
+        # Masked positions (a contextualized segment's prefix, an auxiliary item's prompt) need no
+        # logits: with a 262,144-entry vocabulary the output layer is most of a token's FLOPs, so
+        # only the scored rows go through it.  Autograd scatters their gradient back as zeros elsewhere.
+        hidden, targets = hidden[keep], targets[keep]
     softcap = getattr(base.config, "final_logit_softcapping", None) or 0.0
     weight = base.get_output_embeddings().weight
     total = _LinearCrossEntropy.apply(hidden, weight, targets, float(softcap), chunk)

@@ -41,17 +41,22 @@ def _check_files(out_dir: Path, name: str) -> None:
 def test_train_throughput(tmp_path):
     import train_throughput as tt
 
-    payload = tt.main(["--tiny", "--steps", "3", "--quick", "--precision", "both", "--threads", "1",
+    payload = tt.main(["--tiny", "--steps", "3", "--quick", "--precision", "both", "--threads", "1", "--app-recipe",
+                       "--micro-batch", "1", "2",
                        "--matmul-seconds", "0.05", "--book", str(STORY), "--out-dir", str(tmp_path)])
     ceiling = _table(payload, "Matmul ceiling")
     assert [r[0] for r in ceiling["rows"]] == ["fp32", "bf16"] and all(r[2] > 0 for r in ceiling["rows"])
     table = _table(payload, "Training throughput")
-    assert {(r[0], r[1]) for r in table["rows"]} == {(loop, p) for loop in (tt.OURS, tt.NAIVE) for p in ("fp32", "bf16")}
+    loops = (tt.OURS, f"{tt.OURS}, 2 segments a step", tt.OURS_APP, tt.NAIVE)
+    assert {(r[0], r[1]) for r in table["rows"]} == {(loop, p) for loop in loops for p in ("fp32", "bf16")}
     for row in table["rows"]:
         loop, precision, tokens_per_s, s_per_step, ratio, vs_naive_fp32, bf16_pct, own_pct, _warmup = row
         assert tokens_per_s > 0 and s_per_step > 0 and bf16_pct > 0 and own_pct > 0 and vs_naive_fp32 > 0
-        assert (ratio is not None) == (loop == tt.OURS)
+        assert (ratio is not None) == (loop != tt.NAIVE)
         assert (vs_naive_fp32 == 1.0) == (loop == tt.NAIVE and precision == "fp32")
+    # Two segments a step train twice the tokens of one (quick mode's 64-token segments).
+    per_step = {r["loop"]: r["tokens_per_step"] for r in payload["results"] if r["precision"] == "fp32"}
+    assert per_step[f"{tt.OURS}, 2 segments a step"] == 2 * per_step[tt.OURS] == 128
     assert payload["facts"]["torch"] and payload["facts"]["CPU capability"]
     _check_files(tmp_path, tt.NAME)
 

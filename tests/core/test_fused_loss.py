@@ -72,3 +72,28 @@ def test_bf16_loss_and_gradients_stay_close_to_the_reference(tiny_parts):
     ours_grads = [p.grad.float().flatten() for p in peft_model.parameters() if p.requires_grad]
     cosine = torch.nn.functional.cosine_similarity(torch.cat(ours_grads), torch.cat(ref_grads), dim=0)
     assert cosine > 0.99
+
+
+def test_masked_positions_skip_the_output_layer(tiny_parts, monkeypatch):
+    """Only the scored rows reach the (tokens x vocabulary) matmul; the loss is unchanged."""
+    from lift_reader.core import fused_loss
+
+    tok, _ = tiny_parts
+    lm = wrap_loaded(tiny_model(tok, arch="gemma3"), tok, label="t", fingerprint="f")
+    peft_model = add_training_adapter(lm, "m", MemorizeSettings(lora_rank=4))
+    torch.manual_seed(2)
+    ids = torch.randint(3, len(tok), (1, 48))
+    labels = ids.clone()
+    labels[0, :30] = -100  # a prefix the loss skips, as a contextualized segment has
+    rows_seen = []
+    real_apply = fused_loss._LinearCrossEntropy.apply
+
+    def counting_apply(hidden, *rest):
+        rows_seen.append(hidden.shape[0])
+        return real_apply(hidden, *rest)
+
+    monkeypatch.setattr(fused_loss._LinearCrossEntropy, "apply", counting_apply)
+    ours = causal_lm_loss(peft_model, ids, labels, chunk=16)
+    assert rows_seen == [int((labels[0, 1:] != -100).sum())] == [18]
+    torch.testing.assert_close(ours, peft_model(input_ids=ids, labels=labels, use_cache=False).loss,
+                               rtol=1e-5, atol=1e-5)
