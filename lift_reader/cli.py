@@ -180,6 +180,9 @@ def _quiet_libraries() -> None:
     # bitsandbytes announces at import that optional CPU kernels are missing;
     # they only matter for 4-bit on the CPU, which we do not use by default.
     logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+    # transformers' hub-kernels helper (the `kernels` package) warns on every load in offline mode
+    # that it skips a publisher trust check for a bitsandbytes kernel we never fetch.
+    logging.getLogger("kernels").setLevel(logging.ERROR)
     try:
         from transformers.utils import logging as hf_logging
 

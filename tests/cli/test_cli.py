@@ -204,3 +204,20 @@ def test_batch_memorizes_a_folder_skips_what_is_done_and_reports_failures(lift_h
 
     missing = lift(*model, "batch", str(tmp_path / "nowhere"), home=lift_home)
     assert missing.returncode == 2 and "no such file or folder" in missing.stderr
+
+
+def test_library_chatter_is_kept_below_warnings():
+    """Loading a model must not print library warnings a reader cannot act on."""
+    import logging
+
+    from lift_reader.cli import _quiet_libraries
+
+    names = ("bitsandbytes", "kernels._internals.hf_hub")
+    before = {name: logging.getLogger(name.split(".")[0]).level for name in names}
+    try:
+        _quiet_libraries()
+        for name in names:
+            assert not logging.getLogger(name).isEnabledFor(logging.WARNING), name
+    finally:
+        for name, level in before.items():
+            logging.getLogger(name.split(".")[0]).setLevel(level)
