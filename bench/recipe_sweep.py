@@ -116,9 +116,11 @@ def row(name: str, results: dict) -> list:
     common = [k for k in own if k in ref]
     diff, low, high = paired_bootstrap_diff([own[k] for k in common], [ref[k] for k in common])
     adapter = doc.get("adapter") or {}
-    return [VARIANTS[name][0], adapter.get("steps"), adapter.get("duration_s"), adapter.get("final_loss"),
-            mean("lift+icl", "f1"), mean("lift+icl", "gold_nll"), mean("lift+rag", "f1"),
-            mean("lift+rag", "gold_nll"), f"{diff:+.3f} [{low:+.3f}, {high:+.3f}]"]
+    scores = [adapter.get("final_loss"), mean("lift+icl", "f1"), mean("lift+icl", "gold_nll"),
+              mean("lift+rag", "f1"), mean("lift+rag", "gold_nll")]
+    return [VARIANTS[name][0], adapter.get("steps"), adapter.get("duration_s"),
+            *[None if v is None else bc.Ratio(v) for v in scores],  # three decimals: the differences are small
+            f"{diff:+.3f} [{low:+.3f}, {high:+.3f}]"]
 
 
 def main(argv=None) -> int:
@@ -152,6 +154,8 @@ def main(argv=None) -> int:
                        f"NLL {conds['icl']['gold_nll']['mean']:.3f}; rag F1 {conds['rag']['f1']['mean']:.3f}, "
                        f"NLL {conds['rag']['gold_nll']['mean']:.3f}")
     table.notes.append("default recipe: " + " ".join(DEFAULT_RECIPE))
+    table.notes.append("memorize s is the training time stored with the adapter; a reused adapter keeps the time "
+                       "of the run that made it, on whatever else that machine was doing then")
     bc.report("recipe-sweep", "Memorize recipe sweep", [table], bc.machine_facts(), args.out_dir)
     return 0
 
