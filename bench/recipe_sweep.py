@@ -14,7 +14,7 @@ F1 and gold NLL per token, and ``lift+rag`` minus ``rag`` on the same questions 
 95%).  Default document: LooGLE short-dependency document 3, on which the default recipe was chosen
 (docs/EVAL.md).
 
-    .venv/bin/python bench/recipe_sweep.py                      # all variants, ~6 min each on 2 cores
+    .venv/bin/python bench/recipe_sweep.py                      # all variants, ~8 min each on 2 cores
     .venv/bin/python bench/recipe_sweep.py --variants rank8,seg512
 """
 
@@ -28,10 +28,12 @@ import sys
 from pathlib import Path
 
 import bench_common as bc
+from lift_reader.cli_eval import recipe_flags
+from lift_reader.core.settings import MemorizeSettings
 
 QUESTIONS = bc.REPO.parent / "shared" / "data" / "loogle_shortdep_qa.jsonl"
-DEFAULT_RECIPE = ["--epochs", "1", "--lr", "1e-4", "--segment-length", "256", "--rank", "16",
-                  "--target-modules", "all-linear", "--aux", "--aux-per-1k", "2", "--contextualized"]
+# The app's CPU recipe as eval flags, so the sweep follows the default wherever it moves.
+DEFAULT_RECIPE = recipe_flags(MemorizeSettings.for_hardware("cpu"))
 # name -> (what changes, the flags that replace the default's)
 VARIANTS = {
     "default": ("the default recipe", []),

@@ -79,7 +79,16 @@ def reproducing_command(args, context_tokens: int, conditions: tuple[str, ...], 
         parts += ["--doc-ids", args.doc_ids]
     parts += ["--conditions", ",".join(conditions), "--seed", str(args.seed), "--context-tokens", str(context_tokens),
               "--max-new-tokens", str(args.max_new_tokens), "--retrieval", args.retrieval]
-    given = memorize if memorize is not None else args
+    parts += recipe_flags(memorize if memorize is not None else args)
+    if args.resamples != 1000:
+        parts += ["--resamples", str(args.resamples)]
+    parts += ["--out", str(out)]
+    return shlex.join(parts)
+
+
+def recipe_flags(given) -> list[str]:
+    """The memorize flags for ``given``: MemorizeSettings (every flag) or parsed arguments (those given)."""
+    parts = []
     for flag, name in (("--epochs", "epochs"), ("--lr", "learning_rate"), ("--segment-length", "segment_length"),
                        ("--rank", "lora_rank"), ("--target-modules", "target_modules")):
         value = getattr(given, name)
@@ -93,10 +102,7 @@ def reproducing_command(args, context_tokens: int, conditions: tuple[str, ...], 
         parts.append("--aux-reading")
     if given.contextualized is not None:
         parts.append("--contextualized" if given.contextualized else "--no-contextualized")
-    if args.resamples != 1000:
-        parts += ["--resamples", str(args.resamples)]
-    parts += ["--out", str(out)]
-    return shlex.join(parts)
+    return parts
 
 
 def run_eval(args) -> int:
