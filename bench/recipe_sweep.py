@@ -25,6 +25,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import bench_common as bc
@@ -32,37 +33,26 @@ from lift_reader.cli_eval import recipe_flags
 from lift_reader.core.settings import MemorizeSettings
 
 QUESTIONS = bc.REPO.parent / "shared" / "data" / "loogle_shortdep_qa.jsonl"
-# The app's CPU recipe as eval flags, so the sweep follows the default wherever it moves.
-DEFAULT_RECIPE = recipe_flags(MemorizeSettings.for_hardware("cpu"))
-# name -> (what changes, the flags that replace the default's)
+# The app's CPU recipe, so the sweep follows the default wherever it moves.
+DEFAULT_SETTINGS = MemorizeSettings.for_hardware("cpu")
+DEFAULT_RECIPE = recipe_flags(DEFAULT_SETTINGS)
+# name -> (what changes, the MemorizeSettings fields it changes)
 VARIANTS = {
-    "default": ("the default recipe", []),
-    "rank8": ("LoRA rank 8", ["--rank", "8"]),
-    "rank32": ("LoRA rank 32", ["--rank", "32"]),
-    "seg512": ("512-token segments", ["--segment-length", "512"]),
-    "aux-reading": ("auxiliary reading items", ["--aux-reading"]),
-    "epochs2": ("2 epochs", ["--epochs", "2"]),
-    "lr2e-4": ("lr 2e-4", ["--lr", "2e-4"]),
-    "mlp-only": ("LoRA on the MLPs only", ["--target-modules", "gate_proj,up_proj,down_proj"]),
+    "default": ("the default recipe", {}),
+    "rank8": ("LoRA rank 8", {"lora_rank": 8}),
+    "rank32": ("LoRA rank 32", {"lora_rank": 32}),
+    "seg512": ("512-token segments", {"segment_length": 512}),
+    "aux-reading": ("auxiliary reading items", {"aux_reading": True}),
+    "epochs2": ("2 epochs", {"epochs": 2}),
+    "lr2e-4": ("lr 2e-4", {"learning_rate": 2e-4}),
+    "mlp-only": ("LoRA on the MLPs only", {"target_modules": "gate_proj,up_proj,down_proj"}),
 }
 CONDITIONS = ("icl", "rag", "lift+icl", "lift+rag")
 
 
-def recipe(overrides: list[str]) -> list[str]:
-    """The default recipe's flags with ``overrides`` replacing the ones they name."""
-    flags = list(DEFAULT_RECIPE)
-    i = 0
-    while i < len(overrides):
-        name = overrides[i]
-        takes_value = i + 1 < len(overrides) and not overrides[i + 1].startswith("--")
-        if name in flags:
-            at = flags.index(name)
-            if takes_value:
-                flags[at + 1] = overrides[i + 1]
-        else:
-            flags += overrides[i:i + 1 + takes_value]
-        i += 1 + takes_value
-    return flags
+def recipe(changes: dict) -> list[str]:
+    """The eval flags of the default recipe with ``changes`` (MemorizeSettings fields) applied."""
+    return recipe_flags(replace(DEFAULT_SETTINGS, **changes))
 
 
 COMMITTED_RUN = bc.REPO / "docs" / "eval" / "loogle" / "results.json"

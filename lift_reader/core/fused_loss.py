@@ -28,7 +28,10 @@ CHUNK_TOKENS = 256  # 256 x 262,144 bf16 logits = 134 MB at a time (fp32: 268 MB
 
 
 class _LinearCrossEntropy(torch.autograd.Function):
-    """sum of -log p(target) over tokens; gradient w.r.t. hidden computed in forward."""
+    """sum of -log p(target) over tokens; gradient w.r.t. hidden computed in forward.
+
+    Every target must be scored: ``causal_lm_loss`` drops masked positions before calling it.
+    """
 
     @staticmethod
     def forward(ctx, hidden, weight, targets, softcap, chunk):  # hidden (N, H), weight (V, H), targets (N,)
@@ -36,9 +39,6 @@ class _LinearCrossEntropy(torch.autograd.Function):
         total = torch.zeros((), dtype=torch.float32, device=hidden.device)
         for start in range(0, hidden.shape[0], chunk):
             y = targets[start:start + chunk]
-            valid = y != -100
-            if not bool(valid.any()):
-                continue
             logits = hidden[start:start + chunk] @ weight.T  # (c, V), in the model's dtype
             if softcap:
                 capped = torch.tanh(logits / softcap)
@@ -50,13 +50,9 @@ class _LinearCrossEntropy(torch.autograd.Function):
             # which made the loss half of a training step.
             probs = torch.softmax(logits, dim=-1)
             rows = torch.arange(y.shape[0], device=y.device)
-            y_safe = torch.where(valid, y, 0)
             # -log p(target); the clamp only matters for a probability below fp32's range.
-            nll = -probs[rows, y_safe].float().clamp_min(1e-38).log()
-            total += (nll * valid).sum()
-            probs[rows, y_safe] -= 1
-            if not bool(valid.all()):
-                probs.mul_(valid[:, None].to(probs.dtype))
+            total += -probs[rows, y].float().clamp_min(1e-38).log().sum()
+            probs[rows, y] -= 1
             if softcap:
                 probs.mul_(1 - capped * capped)
             grad_hidden[start:start + chunk] = probs.to(weight.dtype) @ weight
