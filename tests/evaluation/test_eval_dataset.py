@@ -54,3 +54,10 @@ def test_the_shared_sets_load(shared_data):
     loogle = load_question_set(shared_data("loogle_shortdep_qa.jsonl"))
     assert sum(len(d.items) for d in quality) == 361 and all(i.type == "mc" for d in quality for i in d.items)
     assert sum(len(d.items) for d in loogle) == 80 and all(i.evidence for d in loogle for i in d.items)
+
+
+def test_a_binary_file_is_refused_with_one_line(tmp_path):
+    path = tmp_path / "book.pdf"
+    path.write_bytes(b"%PDF-1.7\n\x99\xff\x00binary")
+    with pytest.raises(BadInputError, match="not a question set"):
+        load_question_set(path)

@@ -113,6 +113,9 @@ def load_question_set(path: str | Path) -> list[EvalDocument]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as err:
         raise BadInputError(f"cannot read {path}: {err.strerror or err}") from None
+    except UnicodeDecodeError:
+        raise BadInputError(f"{path.name} is not a question set: a .jsonl file is UTF-8 text, one JSON "
+                            "document per line") from None
     docs = [parse_document(line, f"{path.name} line {n}") for n, line in enumerate(lines, 1) if line.strip()]
     if not docs:
         raise BadInputError(f"{path} holds no document")
