@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from lift_reader.core.modes import MODE_LABELS
+from lift_reader.gui.chat_modes import mode_help
 from lift_reader.gui.chat_transcript import ChatEntry, Transcript
 from lift_reader.gui.errors import show_error, user_message
 from lift_reader.gui.preferences import Preferences
@@ -44,13 +45,13 @@ class ChatPanel(QWidget):
         self._answer_failed = False
         self._render_timer = QTimer(self, singleShot=True, interval=_RENDER_MS, timeout=self._render)
 
-        self.mode_combo = QComboBox(toolTip="LIFT + ICL: the memorized adapter plus the book's opening and ending. "
-                                            "ICL: the opening and ending only. LIFT: the adapter only. "
-                                            "RAG: passages found for the question; LIFT + RAG: those and the adapter.")
+        self.mode_combo = QComboBox(toolTip="What the answers are made from")
         for mode, label in MODE_LABELS.items():
             self.mode_combo.addItem(label, mode)
+            self.mode_combo.setItemData(self.mode_combo.count() - 1, mode_help(mode), Qt.ItemDataRole.ToolTipRole)
         self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findData(prefs.chat_mode())))
         self.mode_combo.currentIndexChanged.connect(self._on_mode_changed)
+        self.mode_help = QLabel(wordWrap=True)  # the chosen mode in one line, right under its name
         self.reading_page = 1  # the page open in the reader (the main window keeps it up to date)
         self.spoiler_box = QCheckBox("Spoiler-safe: only up to the page I'm reading")
         self.spoiler_box.setChecked(prefs.chat_spoiler_safe())
@@ -58,6 +59,12 @@ class ChatPanel(QWidget):
         self.notice = QLabel(wordWrap=True)
         self.view = QTextBrowser(openLinks=False)
         self.view.anchorClicked.connect(self._on_anchor_clicked)
+        # Keep the newest message in sight while the reader is at the end (also when the document is laid
+        # out later, e.g. the first time a hidden tab is shown), but not once they have scrolled back.  Only
+        # the reader's own scrolling counts: setHtml and re-layouts move the bar too.
+        self._follow_end = True
+        self.view.verticalScrollBar().actionTriggered.connect(self._on_scrolled)
+        self.view.verticalScrollBar().rangeChanged.connect(self._on_scroll_range_changed)
         self.input = QPlainTextEdit(placeholderText="Ask about this book (Enter to send, Shift+Enter for a new line)")
         self.input.setMaximumHeight(80)
         self.input.installEventFilter(self)
@@ -74,12 +81,14 @@ class ChatPanel(QWidget):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.mode_help)
         layout.addWidget(self.spoiler_box)
         layout.addWidget(self.notice)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.input)
         layout.addLayout(buttons)
         self.set_reading_page(1)
+        self._show_mode_help()
         self.show_book(None)
 
     @property
@@ -113,6 +122,7 @@ class ChatPanel(QWidget):
                                           for m in self.session.library.list_messages(record.content_hash)])
             if self._streaming is not None and self._streaming_hash == record.content_hash:
                 self._adopt_streaming_entry()
+        self._follow_end = True  # a reopened conversation shows its newest message
         self._update_notice()
         self._update_buttons()
         self._render()
@@ -153,11 +163,9 @@ class ChatPanel(QWidget):
         palette = self.palette()
         muted = palette.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text).name()
         accent = palette.color(QPalette.ColorRole.Link).name()
-        bar = self.view.verticalScrollBar()
-        at_bottom = bar.value() >= bar.maximum() - 4
-        self.view.setHtml(self.transcript.to_html(muted, accent))
-        if at_bottom or self._streaming is not None:
-            bar.setValue(bar.maximum())
+        self.view.setHtml(self.transcript.to_html(muted, accent, self.mode))
+        if self._follow_end:
+            self.view.verticalScrollBar().setValue(self.view.verticalScrollBar().maximum())
 
     # --- asking ----------------------------------------------------------------------
 
@@ -197,6 +205,7 @@ class ChatPanel(QWidget):
             entry.note = "Waiting for the model (it may be loading, or memorizing a book: Pause that to ask now)…"
         if entry not in self.transcript.entries:
             self.transcript.entries.append(entry)
+        self._follow_end = True  # the reader asked: show the answer as it comes
         self._streaming, self._streaming_hash = entry, self.record.content_hash
         self._answer_failed = False
         self._worker = self.session.model_job(
@@ -247,7 +256,21 @@ class ChatPanel(QWidget):
 
     def _on_mode_changed(self) -> None:
         self.prefs.set_chat_mode(self.mode)
+        self._show_mode_help()
         self._update_notice()
+        if not self.transcript.entries:
+            self._render()  # the empty chat describes the mode now selected
+
+    def _show_mode_help(self) -> None:
+        self.mode_help.setText(mode_help(self.mode))
+
+    def _on_scrolled(self, _action: int) -> None:
+        bar = self.view.verticalScrollBar()
+        self._follow_end = bar.sliderPosition() >= bar.maximum() - 4  # where the action takes the bar
+
+    def _on_scroll_range_changed(self, _minimum: int, maximum: int) -> None:
+        if self._follow_end:
+            self.view.verticalScrollBar().setValue(maximum)
 
     def _on_anchor_clicked(self, url: QUrl) -> None:
         if url.scheme() == "page":

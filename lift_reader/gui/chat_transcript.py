@@ -12,6 +12,7 @@ import html
 from dataclasses import dataclass, field
 
 from lift_reader.core.modes import MODE_LABELS
+from lift_reader.gui.chat_modes import empty_chat_text
 from lift_reader.store.records import ChatMessage
 
 _MAX_PAGE_LINKS = 40
@@ -44,10 +45,10 @@ class Transcript:
         index = self.entries.index(answer)
         return next((e.text for e in reversed(self.entries[:index]) if e.role == "user"), None)
 
-    def to_html(self, muted: str, accent: str) -> str:
+    def to_html(self, muted: str, accent: str, mode: str = "") -> str:
+        """The conversation; before the first question, what ``mode`` (the one selected) will answer from."""
         if not self.entries:
-            return (f"<p style='color:{muted}'>Ask anything about this book. Answers come from the memorized "
-                    "adapter plus the book's opening and ending, and list the pages they were shown.</p>")
+            return f"<p style='color:{muted}'>{html.escape(empty_chat_text(mode))}</p>"
         return "".join(self._entry_html(e, muted, accent) for e in self.entries)
 
     @staticmethod

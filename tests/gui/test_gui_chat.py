@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 
 from gui_helpers import SAMPLE_STORY, open_book
 
@@ -153,3 +153,36 @@ def test_spoiler_safe_chat_stops_at_the_reading_page_and_says_when_the_adapter_r
     reopened = ChatPanel(session, prefs)  # the choice is remembered
     qtbot.addWidget(reopened)
     assert reopened.spoiler_box.isChecked()
+
+
+def test_the_empty_chat_and_the_mode_line_describe_the_mode_selected(qtbot, window):
+    from lift_reader.gui.chat_modes import MODE_HELP
+
+    open_book(qtbot, window, SAMPLE_STORY)
+    panel = window.chat_panel
+    assert panel.mode == "lift+rag"
+    shown = panel.view.toPlainText()
+    assert "LIFT + RAG" in shown and "passages" in shown and "LIFT + ICL" not in shown
+    assert panel.mode_help.text() == MODE_HELP["lift+rag"]
+    panel.mode_combo.setCurrentIndex(panel.mode_combo.findData("icl"))
+    assert "ICL: Only the book's opening and closing pages" in panel.view.toPlainText()
+    assert panel.mode_help.text() == MODE_HELP["icl"]
+    for index in range(panel.mode_combo.count()):  # each choice explains itself in the list too
+        assert panel.mode_combo.itemData(index, Qt.ItemDataRole.ToolTipRole) == MODE_HELP[panel.mode_combo.itemData(index)]
+
+
+def test_the_chat_reopens_at_its_newest_message(qtbot, window, session):
+    record = open_book(qtbot, window, SAMPLE_STORY)
+    for n in range(25):
+        session.library.add_message(record.content_hash, "user", f"Question {n}?")
+        session.library.add_message(record.content_hash, "assistant", f"Answer {n}. " + "The keeper wrote. " * 20)
+    window.tabs.setCurrentWidget(window.memorize_panel)  # the chat is laid out only once it is shown
+    window.chat_panel.show_book(None)
+    window.chat_panel.show_book(record)
+    window.tabs.setCurrentWidget(window.chat_panel)
+    bar = window.chat_panel.view.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum(), timeout=5000)
+
+    bar.triggerAction(bar.SliderAction.SliderToMinimum)  # the reader scrolls back: a re-render leaves them there
+    window.chat_panel._render()
+    assert bar.value() < bar.maximum()
