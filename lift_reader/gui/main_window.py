@@ -13,7 +13,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from lift_reader.gui.chat_panel import ChatPanel
-from lift_reader.gui.errors import show_error
+from lift_reader.gui.errors import show_error, user_message
 from lift_reader.gui.library_panel import LibraryPanel
 from lift_reader.gui.memorize_panel import MemorizePanel
 from lift_reader.gui.memorize_queue import MemorizeQueue
@@ -102,7 +102,12 @@ class MainWindow(QMainWindow):
         self.status.show_message(f"Opening {path.name}…")
         self.session.book_job(jobs.add_book, path, label=f"Opening {path.name}", owner=self,
                               on_done=lambda record: self._on_book_added(path, record),
-                              on_error=lambda err: show_error(self, err, f"Could not open {path.name}"))
+                              on_error=lambda err: self._on_open_failed(path, err))
+
+    def _on_open_failed(self, path: Path, err: Exception) -> None:
+        self.status.show_message(f"Could not open {path.name}", 8000)  # not "Opening …" for ever
+        # A book error names the file itself: the dialog should not say it twice.
+        show_error(self, err, "" if path.name in user_message(err) else f"Could not open {path.name}")
 
     def _on_book_added(self, path: Path, record: BookRecord) -> None:
         self.prefs.add_recent_file(str(path.resolve()))
@@ -144,9 +149,9 @@ class MainWindow(QMainWindow):
         if self.record is None or book.content_hash != self.record.content_hash:
             return  # another book was opened meanwhile
         self.reader.set_book_text(book)
+        self.toc_panel.show_entries(book.toc)
         if self.reader.record is not None:
             self._on_reading_page_changed(self.reader.page)  # a text book's pages exist only now
-        self.toc_panel.show_entries(book.toc)
         self.book_opened.emit(self.record)
 
     def _save_page(self) -> None:
@@ -182,7 +187,8 @@ class MainWindow(QMainWindow):
         self.chat_panel.prefill(passage)
 
     def _on_reading_page_changed(self, page: int) -> None:
-        """Spoiler-safe options in Memorize and Chat follow the page being read."""
+        """The contents and the spoiler-safe options in Memorize and Chat follow the page being read."""
+        self.toc_panel.follow_page(page)
         self.memorize_panel.set_reading_page(page)
         self.chat_panel.set_reading_page(page)
 

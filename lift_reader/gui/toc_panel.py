@@ -1,9 +1,10 @@
-"""The book's table of contents: a tree that jumps the reader to a chapter's page."""
+"""The book's table of contents: a tree that jumps the reader to a chapter's page, and marks the chapter of the
+page being read."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
+from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QTreeWidgetItemIterator, QWidget
 
 from lift_reader.core.book import TocEntry
 
@@ -48,6 +49,22 @@ class TocPanel(QTreeWidget):
             # A level skipped (1 -> 3) nests under the nearest parent instead of failing.
             parents.extend([item] * (level - len(parents)))
         self.expandToDepth(0)
+
+    def follow_page(self, page: int) -> None:
+        """Select the entry the reader is in: the last one (in reading order) that starts at or before ``page``."""
+        current = None
+        iterator = QTreeWidgetItemIterator(self)
+        while iterator.value() is not None:
+            item = iterator.value()
+            start = item.data(0, _PAGE_ROLE)
+            if start is not None and int(start) <= page:
+                current = item
+            iterator += 1
+        if current is None:
+            self.clearSelection()
+            return
+        self.setCurrentItem(current)  # no itemClicked: the reader is not sent anywhere
+        self.scrollToItem(current)
 
     def _on_item_activated(self, item: QTreeWidgetItem, _column: int = 0) -> None:
         page = item.data(0, _PAGE_ROLE)

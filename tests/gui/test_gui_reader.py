@@ -126,3 +126,24 @@ def test_dropped_files_open_and_join_open_recent(qtbot, window, sample_pdf):
     window.reader.close_book()
     with qtbot.waitSignal(window.book_opened, timeout=30_000):
         recent[0].trigger()
+
+
+def test_the_contents_follow_the_page_being_read(qtbot, window, sample_pdf):
+    open_book(qtbot, window, sample_pdf)
+    toc = window.toc_panel
+    assert toc.currentItem().text(0) == "The Harbour"
+    window.reader.go_to_page(3)
+    assert toc.currentItem().text(0) == "The Storm" and window.reader.page == 3
+    window.reader.go_to_page(2)
+    assert toc.currentItem().text(0) == "The Lantern Room" and window.reader.page == 2  # no jump back
+
+
+def test_a_damaged_pdf_says_its_name_once_and_leaves_the_status_bar(qtbot, window, tmp_path, dialogs):
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 garbage")  # a PDF header, then nothing MuPDF can open
+    window.open_path(broken)
+    assert window.statusBar().currentMessage() == "Opening broken.pdf…"
+    qtbot.waitUntil(lambda: bool(dialogs["warnings"]), timeout=10_000)
+    message = dialogs["warnings"].pop()
+    assert message.count("broken.pdf") == 1 and str(tmp_path) not in message and "damaged" in message
+    assert "Opening" not in window.statusBar().currentMessage()

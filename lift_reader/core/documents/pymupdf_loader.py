@@ -116,7 +116,10 @@ def _open(path: Path, fmt: str) -> pymupdf.Document:
         # For HTML the suffix tells MuPDF whether it is XHTML; otherwise name the type, the suffix may be missing.
         return pymupdf.open(path) if fmt == "html" else pymupdf.open(path, filetype=fmt)
     except Exception as err:  # MuPDF raises FileDataError, RuntimeError, ValueError...
-        raise CorruptBookError(f"{path.name} could not be opened as {FORMAT_NAMES[fmt]}: {_one_line(err)}") from err
+        detail = _one_line(err)
+        if detail.startswith("Failed to open file"):  # MuPDF's own words only repeat the path and the type
+            detail = "the file is damaged or in another format"
+        raise CorruptBookError(f"{path.name} could not be opened as {FORMAT_NAMES[fmt]}: {detail}") from err
 
 
 @contextlib.contextmanager
