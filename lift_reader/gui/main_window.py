@@ -200,18 +200,24 @@ class MainWindow(QMainWindow):
         run = self.queue.run_for(content_hash)
         self.library_panel.set_live_state(content_hash, run.describe() if run else None)
 
+    def _title_of(self, content_hash: str) -> str:
+        record = self.library_panel.records.get(content_hash)
+        return f"“{record.title}”" if record is not None else "The book"
+
     def _on_memorize_done(self, content_hash: str, outcome) -> None:
         self.library_panel.refresh()
-        title = self.library_panel.records.get(content_hash).title if content_hash in self.library_panel.records \
-            else "The book"
         name = outcome.adapter.name if outcome.adapter else "?"
-        self.notifier.notify("Memorized", f"“{title}” is memorized (adapter “{name}”). Ask away in the Chat tab.")
+        self.notifier.notify("Memorized", f"{self._title_of(content_hash)} is memorized (adapter “{name}”). "
+                                          "Ask away in the Chat tab.")
         if self.record is not None and self.record.content_hash == content_hash:
             self.record = self.session.library.get_book(content_hash) or self.record
             self.memorize_panel.show_book(self.record)
             self.chat_panel.show_book(self.record)
 
-    def _on_memorize_failed(self, _content_hash: str, err: Exception) -> None:
+    def _on_memorize_failed(self, content_hash: str, err: Exception) -> None:
+        # The reader may be in another window by now: the desktop hears of it too, then the dialog says why.
+        self.notifier.notify("Memorizing stopped", f"{self._title_of(content_hash)} was not memorized: "
+                                                   f"{user_message(err)}")
         show_error(self, err, "Memorizing stopped")
 
     def _on_model_failed(self, err: Exception) -> None:

@@ -1,4 +1,5 @@
-"""The Memorize tab: settings, an estimate before starting, and a live view of the run.
+"""The Memorize tab: the book, an estimate and Start first; then a live view of the run; the
+training settings folded away under "Advanced" (the app's recipe suits a first run).
 
 The panel shows one book (the one in the reader); runs themselves belong to
 the ``MemorizeQueue``, so switching books, or queueing several, never stops
@@ -14,11 +15,12 @@ from dataclasses import replace
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QCheckBox, QGroupBox, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QVBoxLayout, QWidget,
+    QCheckBox, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QVBoxLayout, QWidget,
 )
 
 from lift_reader.core.settings import MemorizeSettings
 from lift_reader.errors import BadInputError
+from lift_reader.gui.collapsible import Collapsible
 from lift_reader.gui.errors import show_error
 from lift_reader.gui.loss_plot import LossPlot
 from lift_reader.gui.memorize_queue import MemorizeQueue
@@ -32,6 +34,18 @@ from lift_reader.workers.background import Worker
 from lift_reader.workers.session import Session
 
 
+def estimate_summary(estimate) -> str:
+    """The estimate in two plain lines (its full wording goes in the tooltip)."""
+    return (f"Takes about {format_duration(estimate.seconds)} and up to "
+            f"{estimate.peak_memory_bytes / 2**30:.1f} GiB of memory.\n"
+            f"{estimate.book_tokens:,} tokens of the book, {estimate.steps:,} training steps.")
+
+
+def time_left_text(left) -> str:
+    if left.seconds is None:
+        return "measuring the speed…"
+    return f"about {format_duration(left.seconds)} left" + ("" if left.measured else " (estimated)")
+
 
 class MemorizePanel(QWidget):
     def __init__(self, session: Session, queue: MemorizeQueue, prefs: Preferences, parent: QWidget | None = None):
@@ -41,6 +55,8 @@ class MemorizePanel(QWidget):
         self.has_checkpoint = False
         self._estimate_job: Worker | None = None
         self._estimate_again = False
+        self.estimate = None  # the MemorizeEstimate shown, made for the settings in _estimate_settings
+        self._estimate_settings: MemorizeSettings | None = None
         self._estimate_timer = QTimer(self, singleShot=True, interval=400, timeout=self._request_estimate)
 
         self.title = QLabel("No book open")
@@ -48,6 +64,10 @@ class MemorizePanel(QWidget):
         self.title.setStyleSheet("font-weight: 600")
         self.form = TrainingForm()
         self.form.changed.connect(self._estimate_timer.start)
+        # Expert knobs: the app's recipe is what measured best, so they stay folded until asked for.
+        self.advanced = Collapsible("Advanced: epochs, segment length, learning rate, LoRA rank…", self.form,
+                                    expanded=prefs.memorize_advanced_open())
+        self.advanced.expanded_changed.connect(prefs.set_memorize_advanced_open)
         self.reading_page = 1  # the page open in the reader (the main window keeps it up to date)
         self.up_to_page_box = QCheckBox(toolTip="Train only on the book up to the end of the page open in the "
                                                 "reader: the adapter cannot give away what comes later")
@@ -55,11 +75,6 @@ class MemorizePanel(QWidget):
         self.estimate_label = QLabel()
         self.estimate_label.setWordWrap(True)
         self.estimate_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        settings_box = QGroupBox("Settings")
-        box_layout = QVBoxLayout(settings_box)
-        box_layout.addWidget(self.form)
-        self.form.layout().addRow("", self.up_to_page_box)  # under the form's own check box, aligned with it
-        box_layout.addWidget(self.estimate_label)
 
         self.start_button = QPushButton("Start", clicked=self._on_start_clicked)
         self.pause_button = QPushButton("Pause", clicked=self._on_pause_clicked,
@@ -78,10 +93,12 @@ class MemorizePanel(QWidget):
         self.plot = LossPlot()
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
-        layout.addWidget(settings_box)
+        layout.addWidget(self.up_to_page_box)
+        layout.addWidget(self.estimate_label)
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.stats_label)
+        layout.addWidget(self.advanced)
         layout.addWidget(self.plot, 1)
 
         queue.changed.connect(self._on_queue_changed)
@@ -96,6 +113,7 @@ class MemorizePanel(QWidget):
     def show_book(self, record: BookRecord | None) -> None:
         self.record = record
         self.has_checkpoint = False
+        self.estimate = self._estimate_settings = None  # another book's: a new one is asked for below
         self.plot.clear_curve()
         self.progress.setValue(0)
         self.progress.setFormat("not memorized yet" if record is not None else "")
@@ -104,7 +122,7 @@ class MemorizePanel(QWidget):
             self.title.setText("Open a book to memorize it.")
             self._update_buttons()
             return
-        self.title.setText(record.title)
+        self.title.setText(record.title + (f" · {record.author}" if record.author else ""))
         self._show_settings(self._settings_for(record))
         run = self.queue.run_for(record.content_hash)
         self.plot.set_curve(self.queue.loss_curve(record.content_hash))
@@ -193,13 +211,15 @@ class MemorizePanel(QWidget):
         record = self.record
         self._estimate_job = self.session.model_job(
             jobs.estimate, record, settings, label="Estimating", owner=self,
-            on_done=lambda estimate: self._on_estimate_ready(record.content_hash, estimate),
+            on_done=lambda estimate: self._on_estimate_ready(record.content_hash, settings, estimate),
             on_error=lambda err: self.estimate_label.setText(f"No estimate: {err}"),
             on_finished=self._on_estimate_finished)
 
-    def _on_estimate_ready(self, content_hash: str, estimate) -> None:
+    def _on_estimate_ready(self, content_hash: str, settings: MemorizeSettings, estimate) -> None:
         if self.record is not None and self.record.content_hash == content_hash:
-            self.estimate_label.setText("\n".join(estimate.lines()))
+            self.estimate, self._estimate_settings = estimate, settings
+            self.estimate_label.setText(estimate_summary(estimate))
+            self.estimate_label.setToolTip("\n".join(estimate.lines()))
 
     def _on_estimate_finished(self) -> None:
         self._estimate_job = None
@@ -218,7 +238,8 @@ class MemorizePanel(QWidget):
         self.pause_button.setEnabled(run is not None and not run.stopping)
         self.cancel_button.setEnabled((run is not None and not (run.stopping and run.discard))
                                       or (idle and self.has_checkpoint))
-        self.form.setEnabled(idle)  # the page box too: it sits in the form
+        self.form.setEnabled(idle)
+        self.up_to_page_box.setEnabled(idle)
 
     def _on_start_clicked(self) -> None:
         if self.record is None:
@@ -244,7 +265,9 @@ class MemorizePanel(QWidget):
         if not resume:
             self.plot.clear_curve()
         self.stats_label.setText("Waiting for the model…" if self.session.lane.busy else "Preparing…")
-        self.queue.enqueue(self.record, settings, resume=resume)
+        # The estimate stands in for the time left until the run has measured its own speed.
+        matches = self.estimate is not None and self._estimate_settings == settings
+        self.queue.enqueue(self.record, settings, resume=resume, estimate_s=self.estimate.seconds if matches else None)
 
     def _on_pause_clicked(self) -> None:
         if self.record is not None:
@@ -279,9 +302,11 @@ class MemorizePanel(QWidget):
     def _show_progress(self, event) -> None:
         self.progress.setValue(round(event.fraction * 100))
         self.progress.setFormat(f"%p%  ·  step {event.step:,} / {event.total_steps:,}")
+        self.plot.set_total_steps(event.total_steps)
         timing = [f"{event.tokens_per_s:,.0f} tokens/s", f"elapsed {format_duration(event.elapsed_s)}"]
-        if event.eta_s is not None and event.kind == "step":
-            timing.append(f"about {format_duration(event.eta_s)} left")
+        run = self.queue.run_for(self.record.content_hash)
+        if run is not None and event.kind in ("start", "step", "checkpoint"):
+            timing.append(time_left_text(run.clock.time_left(event)))
         training = [f"epoch {event.epoch:.1f}"]
         if event.loss is not None:
             training.append(f"loss {event.loss:.3f}")

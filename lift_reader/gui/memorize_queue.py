@@ -9,11 +9,12 @@ checkpoint for Resume, Cancel deletes it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
 
 from lift_reader.core.settings import MemorizeSettings
+from lift_reader.gui.run_clock import RunClock
 from lift_reader.store.records import BookRecord
 from lift_reader.workers import jobs
 from lift_reader.workers.background import Worker
@@ -31,6 +32,7 @@ class MemorizeRun:
     outcome: object | None = None  # the Workspace's MemorizeOutcome, once the run returned
     error: Exception | None = None
     discard: bool = False  # Cancel rather than Pause: forget the checkpoint once stopped
+    clock: RunClock = field(default_factory=RunClock)  # time left, from the estimate then the measured speed
 
     @property
     def content_hash(self) -> str:
@@ -78,10 +80,13 @@ class MemorizeQueue(QObject):
     def active(self) -> MemorizeRun | None:
         return next((run for run in self._runs.values() if run.worker is not None), None)
 
-    def enqueue(self, record: BookRecord, settings: MemorizeSettings, *, resume: bool = False) -> MemorizeRun:
+    def enqueue(self, record: BookRecord, settings: MemorizeSettings, *, resume: bool = False,
+                estimate_s: float | None = None) -> MemorizeRun:
+        """Queue a run; ``estimate_s`` (the whole run's estimated time) stands in for the time left until the
+        run's own speed is measured."""
         if record.content_hash in self._runs:
             return self._runs[record.content_hash]
-        run = MemorizeRun(record, settings, resume)
+        run = MemorizeRun(record, settings, resume, clock=RunClock(estimate_s))
         self._runs[record.content_hash] = run
         if not resume:
             self._curves.pop(record.content_hash, None)
@@ -137,6 +142,7 @@ class MemorizeQueue(QObject):
         if run is None:
             return
         run.last_event = event
+        run.clock.observe(event)
         if event.kind == "step" and event.loss is not None:
             curve = self._curves.setdefault(content_hash, [])
             while curve and curve[-1][0] >= event.step:  # resumed from an earlier checkpoint

@@ -128,6 +128,13 @@ class Preferences:
     def set_answer_tokens(self, tokens: int) -> None:
         self.qsettings.setValue("chat/answer_tokens", int(tokens))
 
+    def memorize_advanced_open(self) -> bool:
+        """Whether the Memorize tab shows its Advanced settings (closed until a reader opens them)."""
+        return str(self.qsettings.value("memorize/advanced_open", "false")).lower() == "true"
+
+    def set_memorize_advanced_open(self, on: bool) -> None:
+        self.qsettings.setValue("memorize/advanced_open", "true" if on else "false")
+
     def chat_mode(self) -> str:
         return str(self.qsettings.value("chat/mode", DEFAULT_MODE))
 

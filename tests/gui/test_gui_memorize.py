@@ -52,6 +52,7 @@ def test_pause_then_resume_reaches_an_adapter(qtbot, window, prefs, session):
     outcome = done.args[1]
     qtbot.waitUntil(lambda: queue.active is None, timeout=5000)
     assert outcome.finished and outcome.adapter is not None
+    assert "is memorized" in window.statusBar().currentMessage()  # the end is announced, not just drawn
     resumed = steps[steps.index(paused_at) + 1:]
     assert resumed[0] > 1, "resume started from the beginning instead of the checkpoint"
     assert steps[-1] == outcome.total_steps
@@ -144,8 +145,7 @@ def test_memorize_only_up_to_the_page_being_read(qtbot, window, prefs, session):
 
 
 def _book_tokens(panel) -> int:
-    first = panel.estimate_label.text().splitlines()[0]  # "book: 1,234 tokens -> 56 segments"
-    return int(first.split()[1].replace(",", ""))
+    return panel.estimate.book_tokens if panel.estimate is not None else 0
 
 
 def test_the_form_starts_from_the_apps_recipe_and_can_turn_it_off(qtbot, window):
@@ -159,3 +159,121 @@ def test_the_form_starts_from_the_apps_recipe_and_can_turn_it_off(qtbot, window)
     plain = form.settings()
     assert not plain.contextualized and not plain.aux_tasks
     assert plain.training_key() != recipe.training_key()
+
+
+def test_the_tab_leads_with_the_book_the_estimate_and_start_and_folds_the_expert_settings(qtbot, window, prefs,
+                                                                                          session):
+    from lift_reader.gui.main_window import MainWindow
+
+    record = open_book(qtbot, window, SAMPLE_STORY)
+    panel = window.memorize_panel
+    window.tabs.setCurrentWidget(panel)
+    layout = panel.layout()
+    row = next(i for i in range(layout.count()) if layout.itemAt(i).layout() is not None  # the buttons' row
+               and layout.itemAt(i).layout().indexOf(panel.start_button) >= 0)
+    assert layout.indexOf(panel.title) < layout.indexOf(panel.estimate_label) < row < layout.indexOf(panel.advanced)
+    assert panel.title.text().startswith(record.title)
+    assert not panel.advanced.expanded and not panel.form.isVisible()
+    assert "learning rate" in panel.advanced.header.text().lower()
+    session.ensure_model()
+    qtbot.waitUntil(lambda: panel.estimate is not None, timeout=30_000)
+    assert panel.estimate_label.text().startswith("Takes about ")
+    assert "steps" in panel.estimate_label.text() and "segments" in panel.estimate_label.toolTip()
+
+    panel.advanced.header.click()
+    assert panel.form.isVisible() and panel.form.learning_rate.isVisible()
+    reopened = MainWindow(session, prefs)  # an expert who opened it finds it open next time
+    qtbot.addWidget(reopened)
+    assert reopened.memorize_panel.advanced.expanded
+
+
+def test_the_first_time_left_is_the_estimate_then_the_measured_speed():
+    from types import SimpleNamespace
+
+    from lift_reader.gui.memorize_panel import time_left_text
+    from lift_reader.gui.run_clock import MEASURED_STEPS, RunClock
+
+    def event(step, elapsed):
+        return SimpleNamespace(step=step, total_steps=100, elapsed_s=elapsed, fraction=step / 100)
+
+    clock = RunClock(estimate_s=200.0)  # 2 s a step, as estimated before Start
+    clock.observe(event(0, 0.0))  # "start"
+    clock.observe(event(1, 60.0))  # a first step slowed by warming up: 60 s
+    first = clock.time_left(event(1, 60.0))
+    assert not first.measured and first.seconds == 198.0  # not 60 s x 99 steps (99 minutes)
+    assert time_left_text(first) == "about 3m 18s left (estimated)"
+    for step in range(2, 2 + MEASURED_STEPS):
+        clock.observe(event(step, 60.0 + 3.0 * (step - 1)))  # the real speed: 3 s a step
+    left = clock.time_left(event(1 + MEASURED_STEPS, 60.0 + 3.0 * MEASURED_STEPS))
+    assert left.measured and left.seconds == 3.0 * (100 - 1 - MEASURED_STEPS)
+    assert time_left_text(RunClock().time_left(event(1, 60.0))) == "measuring the speed…"  # no estimate to go on
+
+
+def test_a_live_run_shows_the_estimate_until_it_has_measured_its_speed(qtbot, window, prefs, session):
+    _open_with_tiny_settings(qtbot, window, prefs)
+    panel, queue = window.memorize_panel, window.queue
+    session.ensure_model()
+    qtbot.waitUntil(lambda: panel.estimate is not None, timeout=30_000)
+    shown: dict[int, str] = {}
+    # Connected after the panel: its label is up to date when this runs.
+    queue.event.connect(lambda _h, e: shown.setdefault(e.step, panel.stats_label.text()) if e.kind == "step" else None)
+    with qtbot.waitSignal(queue.done, timeout=120_000):
+        panel.start_button.click()
+    qtbot.waitUntil(lambda: queue.active is None, timeout=5000)
+    assert "left (estimated)" in shown[1]
+    assert "left" in shown[8] and "estimated" not in shown[8]
+
+
+def test_the_loss_plot_reads_well_with_one_point(qtbot):
+    from lift_reader.gui.loss_plot import LossPlot
+
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(400, 240)
+    plot.show()
+    plot.set_total_steps(40)
+    plot.add_point(1, 3.2)
+    (x0, x1), (y0, y1) = plot.getPlotItem().viewRange()
+    assert x0 <= 0 and x1 >= 40  # the whole run: the curve will fill it from the left
+    assert y0 < 3.2 < y1 and 0.05 < y1 - y0 < 2  # around the point, not a range made up around nothing
+    assert plot.getAxis("bottom").labelText and plot.getAxis("left").labelText
+    assert [label.text for _sample, label in plot.legend.items] == ["loss of each step", "smoothed"]
+    assert plot.legend.isVisible() and plot._curve.opts["symbol"] is not None  # one loss is a dot, not nothing
+    for step, loss in enumerate([3.0, 3.1, 2.6, 2.7, 2.2, 2.3, 1.9], start=2):
+        plot.add_point(step, loss)
+    trend = plot.trend
+    assert len(trend) == plot.point_count == 8 and trend[-1] < trend[0]  # the smoothed curve falls with the loss
+
+
+def test_a_run_that_ends_is_announced_on_the_desktop(qtbot, window, monkeypatch):
+    from lift_reader.gui import notifier
+
+    shown = []
+
+    class FakeTray:  # the offscreen platform has no tray: stand one in to see the message reach it
+        MessageIcon = notifier.QSystemTrayIcon.MessageIcon
+
+        def __init__(self, *_args):
+            pass
+
+        isSystemTrayAvailable = staticmethod(lambda: True)
+        setToolTip = setIcon = show = lambda self, *a: None
+        messageClicked = type("S", (), {"connect": lambda self, slot: None})()
+
+        def showMessage(self, title, message, *_args):
+            shown.append((title, message))
+
+    monkeypatch.setattr(notifier, "QSystemTrayIcon", FakeTray)
+    note = notifier.Notifier(window)
+    note.notify("Memorized", "“Ledger” is memorized.")
+    assert shown == [("Memorized", "“Ledger” is memorized.")]
+    assert window.statusBar().currentMessage() == "“Ledger” is memorized."
+
+
+def test_a_run_that_fails_is_announced_too(qtbot, window, dialogs):
+    from lift_reader.errors import LiftReaderError
+
+    record = open_book(qtbot, window, SAMPLE_STORY)
+    window.queue.failed.emit(record.content_hash, LiftReaderError("the disk is full"))
+    assert window.statusBar().currentMessage() == f"“{record.title}” was not memorized: the disk is full"
+    assert "the disk is full" in dialogs["warnings"].pop()
