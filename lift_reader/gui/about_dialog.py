@@ -68,7 +68,9 @@ class AboutDialog(QDialog):
         self.info.setPlainText("\n".join(f"{k:>{width}}  {v}" for k, v in self._rows))
 
     def _on_hardware_rows(self, rows: list[tuple[str, str]]) -> None:
-        self._rows = [r for r in self._rows if r[0] != "hardware"] + list(rows)
+        shown = [r for r in self._rows if r[0] != "hardware"]
+        # The doctor's rows start with facts this dialog already lists (python): each once.
+        self._rows = shown + [r for r in rows if r[0] not in {label for label, _ in shown}]
         self._show_rows()
 
     def _on_hardware_failed(self, err: Exception) -> None:

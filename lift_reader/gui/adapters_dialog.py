@@ -16,7 +16,9 @@ from PySide6.QtWidgets import (
 )
 
 from lift_reader.gui.errors import show_error
+from lift_reader.gui.file_dialogs import remember_folder, start_folder
 from lift_reader.gui.loss_plot import LossPlot
+from lift_reader.gui.preferences import Preferences
 from lift_reader.store.adapters import read_meta
 from lift_reader.store.records import AdapterRecord
 from lift_reader.workers import jobs
@@ -24,6 +26,19 @@ from lift_reader.workers.session import Session
 
 COLUMNS = ("Name", "Book", "Base model", "Created", "Steps", "Final loss", "Size", "Active")
 _ZIP_FILTER = "Adapter archives (*.zip)"
+_FOLDER_KIND = "adapters"  # export and import share their last folder
+
+
+def rename_dialog(parent: QWidget | None, name: str) -> QInputDialog:
+    """The Rename prompt, wide enough to show a long adapter name whole (they often hold a book's title)."""
+    dialog = QInputDialog(parent)
+    dialog.setWindowTitle("Rename adapter")
+    dialog.setLabelText("New name:")
+    dialog.setTextValue(name)
+    wanted = dialog.fontMetrics().horizontalAdvance(name) + 80  # the text, the field's frame and the margins
+    screen = dialog.screen().availableGeometry().width() if dialog.screen() else 1200
+    dialog.resize(max(460, min(wanted, screen * 3 // 4)), dialog.sizeHint().height())
+    return dialog
 
 
 class AdapterDetailsDialog(QDialog):
@@ -55,9 +70,10 @@ class AdapterDetailsDialog(QDialog):
 class AdaptersDialog(QDialog):
     adapters_changed = Signal()
 
-    def __init__(self, session: Session, parent: QWidget | None = None):
+    def __init__(self, session: Session, prefs: Preferences | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.session = session
+        self.prefs = prefs if prefs is not None else Preferences()
         self.adapters: list[AdapterRecord] = []
         self.setWindowTitle("Adapters")
         self.resize(1040, 420)
@@ -89,6 +105,7 @@ class AdaptersDialog(QDialog):
         layout.addWidget(self.status)
         layout.addLayout(row)
         self._busy = False
+        self._done_message = ""  # said once the running job has finished
         self.reload()
 
     # --- the table ---------------------------------------------------------------------
@@ -127,24 +144,31 @@ class AdaptersDialog(QDialog):
         for name, button in self.buttons.items():
             button.setEnabled(not self._busy if name == "Import…" else chosen)
 
-    def _run(self, fn, *args, action: str, model: bool = False, book_files_only: bool = False) -> None:
-        """Run an adapter job off the GUI thread; reload when it ends."""
+    def _run(self, fn, *args, action: str, model: bool = False, book_files_only: bool = False,
+             done_message: str = "") -> None:
+        """Run an adapter job off the GUI thread; reload when it ends; say ``done_message`` if it worked."""
         self._busy = True
         self._update_buttons()
         self.status.setText(f"{action}…")
         callbacks = dict(label=action, owner=self, on_error=lambda err: show_error(self, err, action),
-                         on_done=self._on_job_done, on_finished=self._on_job_finished)
+                         on_done=lambda result: self._on_job_done(done_message), on_finished=self._on_job_finished)
         if book_files_only:
             self.session.book_job(fn, *args, **callbacks)
         else:
             self.session.model_job(fn, *args, load_model=model, **callbacks)
 
-    def _on_job_done(self, _result) -> None:
+    def _on_job_done(self, done_message: str) -> None:
         self.adapters_changed.emit()
+        if done_message:
+            self._done_message = done_message
 
     def _on_job_finished(self) -> None:
         self._busy = False
         self.reload()
+        message, self._done_message = self._done_message, ""
+        if message:  # after reload(), which resets the status line
+            self.status.setText(message)
+            QMessageBox.information(self, "Adapters", message)
 
     # --- actions -------------------------------------------------------------------------
 
@@ -165,9 +189,10 @@ class AdaptersDialog(QDialog):
         adapter = self.selected()
         if adapter is None:
             return
-        new, ok = QInputDialog.getText(self, "Rename adapter", "New name:", text=adapter.name)
-        if ok and new.strip() and new.strip() != adapter.name:
-            self._run(jobs.rename_adapter, adapter.name, new.strip(), action="Renaming")
+        dialog = rename_dialog(self, adapter.name)
+        new = dialog.textValue().strip() if dialog.exec() == QDialog.DialogCode.Accepted else ""
+        if new and new != adapter.name:
+            self._run(jobs.rename_adapter, adapter.name, new, action="Renaming")
 
     def delete(self) -> None:
         adapter = self.selected()
@@ -182,13 +207,18 @@ class AdaptersDialog(QDialog):
         adapter = self.selected()
         if adapter is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export adapter", f"{adapter.name}.zip", _ZIP_FILTER)
+        suggested = start_folder(self.prefs, _FOLDER_KIND) / f"{adapter.name}.zip"
+        path, _ = QFileDialog.getSaveFileName(self, "Export adapter", str(suggested), _ZIP_FILTER)
         if path:
-            self._run(jobs.export_adapter, adapter.name, Path(path), action="Exporting", book_files_only=True)
+            remember_folder(self.prefs, _FOLDER_KIND, path)
+            self._run(jobs.export_adapter, adapter.name, Path(path), action="Exporting", book_files_only=True,
+                      done_message=f"Exported “{adapter.name}” to {path}")
 
     def import_archive(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import adapter", "", _ZIP_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Import adapter", str(start_folder(self.prefs, _FOLDER_KIND)),
+                                              _ZIP_FILTER)
         if path:
+            remember_folder(self.prefs, _FOLDER_KIND, path)
             self._run(jobs.import_adapter, Path(path), action="Importing (checking the base model)", model=True)
 
     def show_details(self) -> None:

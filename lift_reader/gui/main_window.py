@@ -93,7 +93,7 @@ class MainWindow(QMainWindow):
     # --- opening books -----------------------------------------------------------------
 
     def open_dialog(self) -> None:
-        for path in open_book_dialog(self):
+        for path in open_book_dialog(self, self.prefs):
             self.open_path(path)
 
     def open_path(self, path: str | Path) -> None:

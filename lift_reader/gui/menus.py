@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
+from lift_reader.gui.file_dialogs import remember_folder, start_folder
+from lift_reader.gui.preferences import Preferences
+
 if TYPE_CHECKING:
     from lift_reader.gui.main_window import MainWindow
 
@@ -21,8 +24,10 @@ def book_file_filter() -> str:
     return f"Books ({patterns});;All files (*)"
 
 
-def open_book_dialog(parent: QWidget) -> list[str]:
-    paths, _ = QFileDialog.getOpenFileNames(parent, "Open Book", "", book_file_filter())
+def open_book_dialog(parent: QWidget, prefs: Preferences) -> list[str]:
+    paths, _ = QFileDialog.getOpenFileNames(parent, "Open Book", str(start_folder(prefs, "books")), book_file_filter())
+    if paths:
+        remember_folder(prefs, "books", paths[0])
     return paths
 
 
@@ -100,7 +105,7 @@ class Menus:
     def _on_adapters_triggered(self) -> None:
         from lift_reader.gui.adapters_dialog import AdaptersDialog
 
-        dialog = AdaptersDialog(self.window.session, self.window)
+        dialog = AdaptersDialog(self.window.session, self.window.prefs, self.window)
         dialog.adapters_changed.connect(self.window.refresh_books)
         dialog.exec()
 

@@ -111,6 +111,13 @@ class Preferences:
     def clear_recent_files(self) -> None:
         self._set_json("files/recent", [])
 
+    def last_folder(self, kind: str) -> str:
+        """The folder a file dialog for ``kind`` was last used in ("" if never)."""
+        return str(self.qsettings.value(f"folders/{kind}", ""))
+
+    def set_last_folder(self, kind: str, folder: str) -> None:
+        self.qsettings.setValue(f"folders/{kind}", folder)
+
     def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
         return self.qsettings.value("window/geometry"), self.qsettings.value("window/state")
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+from pathlib import Path
 
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QFileDialog, QInputDialog
+from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QLineEdit
 
 from gui_helpers import SAMPLE_STORY
 
@@ -28,7 +29,8 @@ def test_adapters_manager_renames_exports_deletes_and_imports(qtbot, session, me
     assert dialog.table.item(0, 0).text() == "Ledger v1" and dialog.table.item(0, 7).text() == "yes"
     dialog.table.selectRow(0)
 
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Ledger final", True))
+    monkeypatch.setattr(QInputDialog, "exec", lambda self: (self.setTextValue("Ledger final"),
+                                                           QDialog.DialogCode.Accepted)[1])
     dialog.rename()
     _wait_idle(qtbot, dialog)
     assert [a.name for a in session.library.list_adapters()] == ["Ledger final"]
@@ -40,6 +42,7 @@ def test_adapters_manager_renames_exports_deletes_and_imports(qtbot, session, me
     dialog.export()
     _wait_idle(qtbot, dialog)
     assert archive.is_file() and archive.stat().st_size > 0
+    assert dialogs["infos"].pop() == f"Exported “Ledger final” to {archive}"  # the reader is told where
 
     details = AdapterDetailsDialog(dialog.selected())
     qtbot.addWidget(details)
@@ -129,3 +132,53 @@ def test_the_gui_does_not_import_torch():
             "bad = [m for m in ('torch', 'transformers', 'peft', 'bitsandbytes') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_rename_shows_a_long_name_whole(qtbot):
+    from lift_reader.gui.adapters_dialog import rename_dialog
+
+    name = "The Lighthouse Keeper's Ledger · gemma-3-270m · 2024-05-01 14:32 · up to page 12"
+    dialog = rename_dialog(None, name)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    field = dialog.findChild(QLineEdit)
+    assert field.text() == name and field.width() > field.fontMetrics().horizontalAdvance(name)
+
+
+def test_export_opens_in_documents_or_home_then_where_it_was_last_used(qtbot, session, memorized_story, prefs,
+                                                                        monkeypatch, tmp_path, dialogs):
+    from PySide6.QtCore import QStandardPaths
+
+    from lift_reader.gui.adapters_dialog import AdaptersDialog
+
+    dialog = AdaptersDialog(session, prefs)
+    qtbot.addWidget(dialog)
+    dialog.select_name("Ledger v1")
+    offered = []
+
+    def _save(_parent, _caption, start, _filter):
+        offered.append(Path(start))
+        return str(tmp_path / "exports" / "ledger.zip"), ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", _save)
+    (tmp_path / "exports").mkdir()
+    dialog.export()
+    _wait_idle(qtbot, dialog)
+    documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    first = offered[0].parent
+    assert first in (Path(documents), Path.home()) and first != Path.cwd() and offered[0].name == "Ledger v1.zip"
+    assert dialogs["infos"] and "ledger.zip" in dialog.status.text()
+    dialog.export()  # the next time: the folder used last
+    _wait_idle(qtbot, dialog)
+    assert offered[1].parent == tmp_path / "exports"
+
+
+def test_about_lists_each_fact_once(qtbot, session):
+    import platform
+
+    from lift_reader.gui.about_dialog import AboutDialog
+
+    dialog = AboutDialog(session)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: "torch" in dialog.system_info(), timeout=30_000)
+    assert dialog.system_info().count(platform.python_version()) == 1
