@@ -8,7 +8,7 @@ from pathlib import Path
 
 import PySide6
 from PySide6.QtCore import QUrl, qVersion
-from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtGui import QDesktopServices, QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QPushButton, QTextBrowser, QVBoxLayout, QWidget,
 )
@@ -32,6 +32,7 @@ class AboutDialog(QDialog):
                          "(Long Input Fine-Tuning) and answers questions about them.</p>")
         heading.setWordWrap(True)
         self.info = QPlainTextEdit(readOnly=True)
+        self.info.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))  # the columns line up
         self._rows: list[tuple[str, str]] = [
             ("LIFT Reader", __version__),
             ("Qt", qVersion()),

@@ -25,7 +25,7 @@ def mode_help(mode: str) -> str:
 
 
 def empty_chat_text(mode: str) -> str:
-    """What the chat says before the first question: how answers will be made in ``mode``."""
+    """What the chat says before the first question: which mode will answer (its line is right above)."""
     label = MODE_LABELS.get(mode, mode)
-    pages = " Each answer lists the pages it was shown." if mode in _SHOWS_PAGES else ""
-    return f"Ask anything about this book. {label}: {mode_help(mode)}{pages}"
+    pages = ", and each answer lists the pages it was shown" if mode in _SHOWS_PAGES else ""
+    return f"Ask anything about this book. Answers use {label}, the mode chosen above{pages}."

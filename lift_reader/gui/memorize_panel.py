@@ -36,7 +36,8 @@ from lift_reader.workers.session import Session
 
 def estimate_summary(estimate) -> str:
     """The estimate in two plain lines (its full wording goes in the tooltip)."""
-    return (f"Takes about {format_duration(estimate.seconds)} and up to "
+    took = f"about {format_duration(estimate.seconds)}" if estimate.seconds >= 60 else "under a minute"
+    return (f"Takes {took} and up to "
             f"{estimate.peak_memory_bytes / 2**30:.1f} GiB of memory.\n"
             f"{estimate.book_tokens:,} tokens of the book, {estimate.steps:,} training steps.")
 

@@ -162,10 +162,10 @@ def test_the_empty_chat_and_the_mode_line_describe_the_mode_selected(qtbot, wind
     panel = window.chat_panel
     assert panel.mode == "lift+rag"
     shown = panel.view.toPlainText()
-    assert "LIFT + RAG" in shown and "passages" in shown and "LIFT + ICL" not in shown
+    assert "Answers use LIFT + RAG" in shown and "LIFT + ICL" not in shown
     assert panel.mode_help.text() == MODE_HELP["lift+rag"]
     panel.mode_combo.setCurrentIndex(panel.mode_combo.findData("icl"))
-    assert "ICL: Only the book's opening and closing pages" in panel.view.toPlainText()
+    assert "Answers use ICL" in panel.view.toPlainText()
     assert panel.mode_help.text() == MODE_HELP["icl"]
     for index in range(panel.mode_combo.count()):  # each choice explains itself in the list too
         assert panel.mode_combo.itemData(index, Qt.ItemDataRole.ToolTipRole) == MODE_HELP[panel.mode_combo.itemData(index)]
