@@ -17,7 +17,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QLabel, QWidget
 
 
-MAX_DOTS = 100  # beyond this many steps the raw losses are a faint line only (dots would cost and clutter)
+MAX_DOTS = 100  # beyond this many steps the raw losses are a faint line only: more dots clutter the trend
 MIN_STEPS_SHOWN = 5  # the x axis of a run that has just begun (and whose length is unknown)
 
 
