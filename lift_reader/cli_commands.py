@@ -48,7 +48,7 @@ def _memorize_settings(args, device: str):
     names = ["epochs", "segment_length", "stride", "learning_rate", "lora_rank", "lora_alpha", "lora_dropout",
              "target_modules", "micro_batch_size", "grad_accum_steps", "schedule", "warmup_ratio", "seed",
              "checkpoint_every", "aux_tasks", "aux_weight", "up_to_page", "aux_reading", "aux_items_per_1k_tokens",
-             "contextualized"]
+             "contextualized", "study", "study_per_1k_tokens", "study_targets", "study_answers", "segment_weight"]
     changes = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
     return MemorizeSettings.for_hardware(device).with_changes(**changes)
 
@@ -152,6 +152,8 @@ def _train_with_progress(ws, record, settings, *, resume: bool, name: str | None
             bar.set_postfix(loss=f"{event.loss:.3f}", tok_s=f"{event.tokens_per_s:.0f}", refresh=False)
         elif event.kind == "notice":
             bar.write(event.message, file=sys.stderr)
+        elif event.kind == "stage":  # the study stage's teacher reads before step 1
+            bar.set_postfix_str(event.message)
     if bar is not None:
         bar.close()
     outcome = ws.last_outcome

@@ -33,6 +33,19 @@ def add_recipe_options(p) -> None:
     p.add_argument("--contextualized", action=argparse.BooleanOptionalAction, default=None,
                    help="train each segment after a short head/tail excerpt of the book and an instruction "
                         "to recite (the method's contextualized variant; default: on)")
+    p.add_argument("--study", action=argparse.BooleanOptionalAction, default=None,
+                   help="the study stage: dense questions about every part of the book, answered with no book "
+                        "text, taught by the model reading the passage (docs/EVAL.md)")
+    p.add_argument("--study-per-1k", type=float, dest="study_per_1k_tokens",
+                   help="with --study: questions per 1,000 book tokens (default 20)")
+    p.add_argument("--study-targets", choices=["distill", "labels"],
+                   help="with --study: distill the reading model's answer distribution (default) or train on "
+                        "the answer tokens")
+    p.add_argument("--study-answers", choices=["known", "teacher"],
+                   help="with --study: answer with the sentence's own words (default) or the reading model's "
+                        "greedy answer")
+    p.add_argument("--segment-weight", type=float,
+                   help="weight of the book's segments in the loss (default 1; 0 trains no segments)")
 
 
 def add_eval_parser(sub) -> None:
@@ -102,6 +115,15 @@ def recipe_flags(given) -> list[str]:
         parts.append("--aux-reading")
     if given.contextualized is not None:
         parts.append("--contextualized" if given.contextualized else "--no-contextualized")
+    if getattr(given, "study", None):
+        parts.append("--study")
+        for flag, name in (("--study-per-1k", "study_per_1k_tokens"), ("--study-targets", "study_targets"),
+                           ("--study-answers", "study_answers")):
+            value = getattr(given, name, None)
+            if value is not None:
+                parts += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+    if getattr(given, "segment_weight", None) is not None and given.segment_weight != 1:
+        parts += ["--segment-weight", f"{given.segment_weight:g}"]
     return parts
 
 

@@ -36,10 +36,16 @@ class MemorizeEstimate:
     seconds: float
     peak_memory_bytes: int
     throughput_source: str  # "measured earlier", "probe", or "guess"
+    study_items: int = 0
+    reading_seconds: float = 0.0
+    """The study stage's teacher pass (included in ``seconds``)."""
 
     def lines(self) -> list[str]:
-        return [
-            f"book: {self.book_tokens:,} tokens -> {self.segments:,} segments",
+        lines = [f"book: {self.book_tokens:,} tokens -> {self.segments:,} segments"]
+        if self.study_items:
+            lines.append(f"study: {self.study_items:,} questions; reading them with the book open takes about "
+                         f"{format_duration(self.reading_seconds)}")
+        return lines + [
             f"training: {self.steps:,} steps, {self.tokens_to_train:,} tokens",
             f"time: about {format_duration(self.seconds)} at {self.tokens_per_s:,.0f} tokens/s ({self.throughput_source})",
             f"peak memory: about {self.peak_memory_bytes / 2**30:.1f} GiB",
@@ -56,6 +62,26 @@ def _throughput_key(lm: LoadedModel, settings: MemorizeSettings) -> str:
 
 AUX_ITEM_TOKENS = 60
 """About how long an auxiliary item is (title, question and answer) with the embedded model's tokenizer."""
+STUDY_ITEM_TOKENS = 45
+"""About how long a study item is (title, question and answer; padding in its batch included)."""
+FORWARD_SHARE = 1 / 3
+"""A forward pass alone costs about a third of a training step's forward + backward per token."""
+
+
+def study_costs(n_tokens: int, settings: MemorizeSettings) -> tuple[int, int, float]:
+    """(study items, their micro-batches per epoch, the teacher pass in training-token equivalents).
+
+    The teacher reads every window once (windows overlap by half: ~2x the book) plus each item's
+    question and answer, forward only.
+    """
+    from lift_reader.core.study import study_item_count
+
+    items = study_item_count(n_tokens, settings)
+    if not items:
+        return 0, 0, 0.0
+    teacher = settings.study_targets == "distill" or settings.study_answers == "teacher"
+    reading = (2 * n_tokens + items * STUDY_ITEM_TOKENS) * FORWARD_SHARE if teacher else 0.0
+    return items, -(-items // settings.study_batch), reading
 
 # Estimates use the median speed of the last few finished runs of a setup: one run slowed by
 # other work on the machine should not make every later estimate pessimistic.
@@ -213,10 +239,12 @@ def estimate_memorize(lm: LoadedModel, n_tokens: int, settings: MemorizeSettings
                       *, probe_ids: np.ndarray | None = None) -> MemorizeEstimate:
     plan = SegmentPlan.for_book(n_tokens, settings.segment_length, settings.stride)
     aux_items = aux_item_count(n_tokens, settings)  # each is one micro-batch of a short prompt + answer
-    units = -(-len(plan) // settings.micro_batch_size) + aux_items
+    study_items, study_batches, reading_tokens = study_costs(n_tokens, settings)
+    segment_units = -(-len(plan) // settings.micro_batch_size) if settings.segment_weight > 0 else 0
+    units = segment_units + aux_items + study_batches
     steps = -(-units // settings.grad_accum_steps) * settings.epochs
-    tokens_to_train = (plan.tokens_per_epoch() + aux_items * AUX_ITEM_TOKENS) * settings.epochs
-    tokens_to_train += len(plan) * prefix_tokens(settings) * settings.epochs
+    segment_tokens = (plan.tokens_per_epoch() + len(plan) * prefix_tokens(settings)) if segment_units else 0
+    tokens_to_train = (segment_tokens + aux_items * AUX_ITEM_TOKENS + study_items * STUDY_ITEM_TOKENS) * settings.epochs
     speed = known_throughput(lm, settings)
     source = "measured earlier"
     if speed is None and probe_ids is not None:
@@ -231,7 +259,9 @@ def estimate_memorize(lm: LoadedModel, n_tokens: int, settings: MemorizeSettings
         steps=steps,
         tokens_to_train=tokens_to_train,
         tokens_per_s=speed,
-        seconds=tokens_to_train / speed,
+        seconds=(tokens_to_train + reading_tokens) / speed,
         peak_memory_bytes=estimate_peak_memory(lm, settings),
         throughput_source=source,
+        study_items=study_items,
+        reading_seconds=reading_tokens / speed,
     )

@@ -23,7 +23,11 @@ SCHEDULES = ("cosine", "linear", "constant")
 # Fields added after adapters were first saved, with the value every adapter saved before had:
 # metadata without them means that value, and at that value they stay out of the training key,
 # so older adapters keep their key.
-_ADDED_LATER = {"aux_reading": False, "contextualized": False}
+_ADDED_LATER = {"aux_reading": False, "contextualized": False, "study": False, "study_per_1k_tokens": 20.0,
+                "study_targets": "distill", "study_answers": "known", "study_top_k": 32,
+                "study_window_tokens": 768, "study_batch": 8, "study_weight": 1.0, "segment_weight": 1.0}
+STUDY_TARGETS = ("distill", "labels")
+STUDY_ANSWERS = ("known", "teacher")
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,25 @@ class MemorizeSettings:
     contextualized: bool = False
     """Precede each segment with a short head/tail excerpt and an instruction to recite; the loss
     stays on the segment (the method's contextualized variant, core/contextualized.py)."""
+    study: bool = False
+    """The study stage (core/study.py): dense questions about every part of the book, trained with no
+    book text in the prompt, their targets from the base model reading the passage."""
+    study_per_1k_tokens: float = 20.0
+    """Study questions per thousand book tokens."""
+    study_targets: str = "distill"
+    """"distill": KL to the reading model's top-k answer distribution; "labels": cross-entropy on the answer."""
+    study_answers: str = "known"
+    """Answer tokens: "known" (the answer the sentence gives) or "teacher" (the reading model's greedy answer)."""
+    study_top_k: int = 32
+    """Teacher log-probabilities kept per answer token (the rest of the mass is one bucket)."""
+    study_window_tokens: int = 768
+    """Book tokens the teacher reads around each question's sentence."""
+    study_batch: int = 8
+    """Study items per micro-batch (short items: several fit the cost of one segment)."""
+    study_weight: float = 1.0
+    """Weight of the study loss."""
+    segment_weight: float = 1.0
+    """Weight of the LIFT segments' loss; 0 trains no segments (study items and auxiliary items only)."""
 
     def __post_init__(self):
         checks = [
@@ -99,6 +122,15 @@ class MemorizeSettings:
             (self.aux_weight >= 0, "auxiliary weight must be non-negative"),
             (0 < self.aux_items_per_1k_tokens <= 100, "auxiliary items per 1,000 tokens must be in (0, 100]"),
             (self.up_to_page is None or self.up_to_page >= 1, "up_to_page must be a page number (1 or more)"),
+            (0 < self.study_per_1k_tokens <= 200, "study questions per 1,000 tokens must be in (0, 200]"),
+            (self.study_targets in STUDY_TARGETS, f"study targets must be one of {', '.join(STUDY_TARGETS)}"),
+            (self.study_answers in STUDY_ANSWERS, f"study answers must be one of {', '.join(STUDY_ANSWERS)}"),
+            (1 <= self.study_top_k <= 1024, "study top-k must be between 1 and 1024"),
+            (64 <= self.study_window_tokens <= 32768, "study window must be 64 to 32,768 tokens"),
+            (self.study_batch >= 1, "study batch must be at least 1"),
+            (self.study_weight >= 0 and self.segment_weight >= 0, "loss weights must be non-negative"),
+            (self.segment_weight > 0 or self.study or self.aux_tasks,
+             "with segment weight 0 there must be study or auxiliary items to train"),
         ]
         for ok, message in checks:
             if not ok:

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from lift_reader.core.auxiliary import AuxItem
+from lift_reader.core.book import BookText
 from lift_reader.core.cancel import CancelToken
 from lift_reader.core.compiling import compile_decoder_layers, should_compile
 from lift_reader.core.checkpoints import RunState, load_checkpoint, read_state, save_checkpoint
@@ -36,6 +37,7 @@ from lift_reader.core.models import LoadedModel
 from lift_reader.core.contextualized import SegmentPrefixes
 from lift_reader.core.segments import BookTokens, SegmentPlan
 from lift_reader.core.settings import MemorizeSettings
+from lift_reader.core.study import StudySet
 from lift_reader.errors import BadInputError, LiftReaderError
 
 
@@ -54,7 +56,7 @@ def make_optimizer(params, s: MemorizeSettings) -> torch.optim.Optimizer:
 
 @dataclass(frozen=True)
 class TrainEvent:
-    """One progress report; ``kind`` is start, step, checkpoint, notice, done or cancelled."""
+    """One progress report; ``kind`` is stage, start, step, checkpoint, notice, done or cancelled."""
 
     kind: str
     step: int
@@ -65,7 +67,12 @@ class TrainEvent:
     tokens_per_s: float = 0.0
     elapsed_s: float = 0.0
     eta_s: float | None = None
-    message: str = ""  # for kind "notice": a line for the user
+    message: str = ""  # for kinds "notice" and "stage": a line for the user
+    stage: str = "memorizing"
+    """What the run is doing: "reading" (the study stage's teacher reads the book) or "memorizing"."""
+    stage_done: int = 0
+    stage_total: int = 0
+    """Progress within a stage other than memorizing (items read of all items)."""
 
     @property
     def fraction(self) -> float:
@@ -74,10 +81,11 @@ class TrainEvent:
 
 @dataclass(frozen=True)
 class _Unit:
-    """One micro-batch: a group of segment indices, or one auxiliary item."""
+    """One micro-batch: a group of segment indices, one auxiliary item, or a few study items."""
 
     segments: tuple[int, ...] = ()
     aux: int | None = None
+    study: tuple[int, ...] = ()
     epoch: int = 0  # seeds the contextualized prefixes
 
 
@@ -96,6 +104,9 @@ class MemorizeJob:
         prefixes: SegmentPrefixes | None = None,
         adapter_name: str = "memorizing",
         dist: Distributed = SINGLE,
+        study: StudySet | None = None,
+        study_book: BookText | None = None,
+        study_cache: Path | None = None,
     ):
         self.lm = lm
         self.tokens = tokens
@@ -106,6 +117,9 @@ class MemorizeJob:
         self.prefixes = prefixes  # contextualized variant: an excerpt before each segment
         self.adapter_name = adapter_name
         self.dist = dist  # under torchrun: this rank takes its share of each step's micro-batches
+        self.study = study if study is not None and len(study) else None
+        self.study_book = study_book  # the teacher reads its text
+        self.study_cache = study_cache  # where the teacher's targets are kept (core/study.py)
         self.plan = SegmentPlan.for_book(len(tokens), settings.segment_length, settings.stride)
         self.state = RunState(job_key=job_key, settings=settings.as_dict())
         self.state.total_steps = self.total_steps
@@ -114,8 +128,14 @@ class MemorizeJob:
     # --- the schedule ----------------------------------------------------------
 
     @property
+    def trains_segments(self) -> bool:
+        return self.settings.segment_weight > 0
+
+    @property
     def units_per_epoch(self) -> int:
-        return math.ceil(len(self.plan) / self.settings.micro_batch_size) + len(self.aux_items)
+        segments = math.ceil(len(self.plan) / self.settings.micro_batch_size) if self.trains_segments else 0
+        study = self.study.batches_per_epoch if self.study is not None else 0
+        return segments + len(self.aux_items) + study
 
     @property
     def steps_per_epoch(self) -> int:
@@ -131,8 +151,11 @@ class MemorizeJob:
         seg_order = rng.permutation(len(self.plan))
         b = self.settings.micro_batch_size
         units = [_Unit(segments=tuple(int(i) for i in seg_order[k:k + b]), epoch=epoch)
-                 for k in range(0, len(seg_order), b)]
+                 for k in range(0, len(seg_order), b)] if self.trains_segments else []
         units += [_Unit(aux=j, epoch=epoch) for j in range(len(self.aux_items))]
+        if self.study is not None:  # its own generator: adding study items leaves the other units' order alone
+            study_rng = np.random.default_rng([self.settings.seed, epoch, 29])
+            units += [_Unit(study=members, epoch=epoch) for members in self.study.epoch_batches(study_rng)]
         return [units[i] for i in rng.permutation(len(units))]
 
     def learning_rate_at(self, step: int) -> float:
@@ -154,6 +177,15 @@ class MemorizeJob:
 
     def run(self, *, resume: bool = False, cancel: CancelToken | None = None) -> Iterator[TrainEvent]:
         s = self.settings
+        if self.study is not None and self.study.needs_teacher and self.state.step == 0:
+            # Before the adapter exists: the teacher is the bare base model.  Its targets are cached
+            # on disk, so a resumed run reads them back instead of computing them again.
+            for done, total in self.study.read_with_teacher(self.lm, self.study_book, self.study_cache, cancel):
+                yield self._event("stage", None, 0.0, message=f"Reading with the book open {done:,}/{total:,}",
+                                  stage="reading", stage_done=done, stage_total=total)
+            if cancel is not None and cancel.cancelled:
+                yield self._event("cancelled", None, 0.0, stage="reading")
+                return
         torch.manual_seed(s.seed)  # LoRA init and dropout; a resume restores the RNG below
         model = add_training_adapter(self.lm, self.adapter_name, s)
         weights = TrainableWeights(model)  # fp32 masters when the LoRA computes in bf16
@@ -260,12 +292,20 @@ class MemorizeJob:
         Each micro-batch runs as ``self.row_splits`` smaller passes when memory
         ran out before; gradients are the same, only the peak is lower.
         """
+        s = self.settings
         step_loss, step_tokens = 0.0, 0
         if not units and cancel is not None and cancel.cancelled:  # a rank with no share this step
             return step_loss, step_tokens, True
         for unit in units:
             if cancel is not None and cancel.cancelled:
                 return step_loss, step_tokens, True
+            if unit.study:
+                loss, tokens = self._study_loss(model, unit, device)
+                (loss * s.study_weight / step_units).backward()
+                weights.gradients_to_masters()
+                step_loss += loss.item() / step_units
+                step_tokens += tokens
+                continue
             input_ids, labels, weight = self._batch(unit, device)
             rows = input_ids.shape[0]
             pieces = min(self.row_splits, rows)
@@ -277,6 +317,15 @@ class MemorizeJob:
                 step_loss += loss.item() * share / step_units
             step_tokens += int(input_ids.numel())  # tokens processed (prompts and prefixes too): the speed measure
         return step_loss, step_tokens, False
+
+    def _study_loss(self, model, unit: _Unit, device) -> tuple[torch.Tensor, int]:
+        """The loss of a few study items (core/distill_loss.py) and the tokens they hold."""
+        from lift_reader.core.distill_loss import study_loss
+
+        tokenizer = self.lm.tokenizer
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id or 0)
+        batch = self.study.batch(unit.study, device, pad)
+        return study_loss(model, batch, distill=self.study.distill), int(batch.attention_mask.sum())
 
     def _fit_to_gpu_memory(self, model, device) -> TrainEvent:
         """Split micro-batches and turn gradient checkpointing on only as far as free VRAM needs."""
@@ -323,11 +372,11 @@ class MemorizeJob:
         ids = torch.from_numpy(np.stack(rows).astype(np.int64)).to(device)
         if self.prefixes is None:
             # Plain causal LM on every token of the segment: the model shifts labels itself.
-            return ids, ids, 1.0
+            return ids, ids, self.settings.segment_weight
         prefix = np.stack([self.prefixes.for_segment(unit.epoch, i) for i in unit.segments])
         prefix_ids = torch.from_numpy(prefix).to(device)
         labels = torch.cat([torch.full_like(prefix_ids, -100), ids], dim=1)  # loss on the segment only
-        return torch.cat([prefix_ids, ids], dim=1), labels, 1.0
+        return torch.cat([prefix_ids, ids], dim=1), labels, self.settings.segment_weight
 
     @property
     def final_loss(self) -> float | None:
@@ -337,7 +386,7 @@ class MemorizeJob:
         tail = [loss for _, loss in curve[-10:]]
         return sum(tail) / len(tail)
 
-    def _event(self, kind: str, loss, lr: float, window=(), message: str = "") -> TrainEvent:
+    def _event(self, kind: str, loss, lr: float, window=(), message: str = "", **stage) -> TrainEvent:
         secs = sum(t for t, _ in window)
         toks = sum(n for _, n in window)
         speed = toks / secs if secs > 0 else 0.0
@@ -354,4 +403,5 @@ class MemorizeJob:
             elapsed_s=self.state.elapsed_s,
             eta_s=per_step * remaining if per_step is not None else None,
             message=message,
+            **stage,
         )

@@ -186,8 +186,16 @@ class Workspace:
             from lift_reader.core.contextualized import SegmentPrefixes
 
             prefixes = SegmentPrefixes(self.lm.tokenizer, self.book_text(record).title, tokens, settings.seed)
+        study = None
+        if settings.study:
+            from lift_reader.core.book_cache import cache_dir
+            from lift_reader.core.study import StudySet
+
+            study = dict(study=StudySet.build(self.lm, self.book_text(record), tokens, settings,
+                                              model_fingerprint=self.lm.identity.fingerprint),
+                         study_book=self.book_text(record), study_cache=cache_dir("study"))
         return MemorizeJob(self.lm, tokens, settings, job_key=key, checkpoint_dir=checkpoints_dir() / key,
-                           aux_items=aux, prefixes=prefixes, dist=dist)
+                           aux_items=aux, prefixes=prefixes, dist=dist, **(study or {}))
 
     def memorize(self, record: BookRecord, settings: MemorizeSettings, *, resume: bool = False,
                  cancel: CancelToken | None = None, adapter_name: str | None = None,
@@ -234,6 +242,8 @@ class Workspace:
                 from lift_reader.core.auxiliary import write_aux_items
 
                 write_aux_items(staged / adapter_files.AUX_QA_FILE, job.aux_items)
+            if job.study is not None:
+                job.study.write_questions(staged / adapter_files.STUDY_QA_FILE)
         # The trained weights are already on the model: register them under the new name.
         drop_training_adapter(self.lm, job.adapter_name)
         self.lm.attach_adapter(name, folder)

@@ -40,6 +40,7 @@ META_FILE = "lift_adapter.json"
 WEIGHTS_FILE = "adapter_model.safetensors"
 CONFIG_FILE = "adapter_config.json"
 AUX_QA_FILE = "auxiliary_qa.jsonl"
+STUDY_QA_FILE = "study_questions.jsonl"
 FORMAT_VERSION = 1
 
 # Formats that unpickle on load (torch.load, pickle, joblib): never accepted.

@@ -214,6 +214,8 @@ def ensure_adapter(ws, record, settings: MemorizeSettings, *, cancel=None,
         if event.kind == "step":
             bar.update(event.step - bar.n)
             bar.set_postfix(loss=f"{event.loss:.3f}", refresh=False)
+        elif event.kind == "stage":
+            bar.set_postfix_str(event.message)
     if bar is not None:
         bar.close()
     outcome = ws.last_outcome

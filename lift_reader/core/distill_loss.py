@@ -1,0 +1,69 @@
+"""The study stage's loss: the student's answer-token distribution against the teacher's, or hard labels.
+
+The student is the model with the adapter and a closed-book prompt; the
+teacher is the same base model without the adapter that read the passage
+(core/study.py).  Only the teacher's top-k log-probabilities per answer token
+are kept (Cartridges found top-20 enough); the rest of its mass is one
+bucket, so the KL divergence is over k + 1 outcomes:
+
+    KL = sum_i p_i (log p_i - log q_i) + r_p (log r_p - log r_q)
+
+with p the teacher's top-k probabilities, q the student's probabilities of
+the same tokens, and r the mass outside them.
+
+Only answer positions need logits: they are picked from the hidden states
+before the output layer, so a batch of study items costs one (answer tokens
+x vocabulary) matrix (about 64 x 262,144 for 8 items), not one per prompt
+token.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lift_reader.core.fused_loss import supports_fused_loss
+
+_TINY = 1e-6  # floor of the "rest" bucket's mass: keeps the log finite when the top-k hold it all
+
+
+def answer_logits(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Logits (n, V) at the positions that predict an answer token (labels != -100, shifted), in order."""
+    keep = labels[:, 1:] != -100
+    if not supports_fused_loss(model):
+        logits = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits
+        return logits[:, :-1][keep].float()
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    hidden = base.model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
+    picked = hidden[:, :-1][keep]  # (n, H)
+    logits = (picked @ base.get_output_embeddings().weight.T).float()
+    softcap = getattr(base.config, "final_logit_softcapping", None)
+    if softcap:
+        logits = torch.tanh(logits / softcap) * softcap
+    return logits
+
+
+def topk_kl(student_logits: torch.Tensor, teacher_ids: torch.Tensor, teacher_logp: torch.Tensor) -> torch.Tensor:
+    """Mean over positions of KL(teacher || student) on the teacher's top-k tokens plus one rest bucket.
+
+    ``student_logits`` (n, V) float; ``teacher_ids`` (n, k) long; ``teacher_logp`` (n, k) float.
+    """
+    student_logp = torch.log_softmax(student_logits, dim=-1)
+    q_top = student_logp.gather(1, teacher_ids)  # (n, k)
+    p_top = teacher_logp.exp()
+    rest_p = (1 - p_top.sum(-1)).clamp_min(_TINY)
+    rest_q = (1 - q_top.exp().sum(-1)).clamp_min(_TINY)
+    kl = (p_top * (teacher_logp - q_top)).sum(-1) + rest_p * (rest_p.log() - rest_q.log())
+    return kl.mean()
+
+
+def hard_label_loss(student_logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of the answer tokens."""
+    return torch.nn.functional.cross_entropy(student_logits, targets)
+
+
+def study_loss(model, batch, *, distill: bool) -> torch.Tensor:
+    """The loss of one batch of study items (``StudyBatch``)."""
+    logits = answer_logits(model, batch.input_ids, batch.attention_mask, batch.labels)
+    if distill:
+        return topk_kl(logits, batch.teacher_ids, batch.teacher_logp)
+    return hard_label_loss(logits, batch.labels[:, 1:][batch.labels[:, 1:] != -100])

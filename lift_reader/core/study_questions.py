@@ -1,0 +1,273 @@
+"""Study questions written from the book's own sentences, by templates (no model needed).
+
+The study stage (core/study.py) trains the adapter to answer questions about
+the book with no book text in the prompt, the way the reader asks in ``lift``
+mode.  A fact is only retrievable by a question when it was learned in more
+than one form, so each sentence with a fact in it is asked from several
+directions, in the app's answer format:
+
+- *subject*: "Kit Amberly found the ledger." -> "Who found the ledger?" -> "Kit Amberly";
+- *echo*: the sentence with one fact replaced by a question word, kept in
+  place: "The keeper kept how many lamps in the tower?" -> "eleven";
+- *predicate*: split after the first "is/was/called/named ..." verb:
+  "The ship was called what?" -> "the Hesper Lark";
+- *about*: "What does the book say about Kit Amberly?" -> the sentence;
+- *after*: "What happened after this: ...?" -> the next sentence;
+- *cloze*: the sentence with the fact blanked -> the fact.
+
+Facts are capitalized names (not sentence-initial function words), numbers,
+years and spelled-out counts.  Questions come from every part of the book:
+each fact-bearing sentence gets its first question before any gets a second.
+The templates are English; other languages get cloze and *after* items.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from lift_reader.core.auxiliary import split_sentences
+
+KINDS = ("subject", "echo", "predicate", "about", "after", "cloze")
+_NAME = re.compile(r"\b[A-Z][a-z'’]+(?:\s(?:of\s|de\s|the\s)?[A-Z][a-z'’]+)*")
+_NUMBER_WORDS = ("two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
+                 "seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|"
+                 "thousand|million|billion|dozen")
+_NUMBER = re.compile(rf"\b(?:\d[\d,.]*\d|\d|(?:{_NUMBER_WORDS})(?:[- ](?:{_NUMBER_WORDS}))*)\b", re.I)
+_YEAR = re.compile(r"^(1[0-9]{3}|20[0-9]{2})s?$")
+# Capitalized words that are not names when they start a sentence or stand alone.
+_NOT_NAMES = frozenset("""a an the this that these those he she it they we i you his her its their our my your
+him them us me who what when where why how which while if then there here but and or so yet for nor as at by in
+on of to from with without after before during since until upon into over under again once also all any each
+every some no not one two three yes oh ah well now still just even only both either neither such many much more
+most few several other another chapter part book section mr mrs ms miss dr sir lady lord saint st""".split())
+_TITLES = frozenset("captain mr mrs ms miss dr doctor sir lady lord king queen prince princess professor "
+                    "father mother uncle aunt old little saint st president general colonel major".split())
+_PREDICATE_VERB = re.compile(r"\s(is|was|are|were|became|becomes|remained|(?:is|was|were|are) (?:called|named|known as)|"
+                             r"called|named)\s")
+_WHERE_PREPOSITIONS = ("in", "at", "near", "to", "from")
+
+
+@dataclass(frozen=True)
+class StudyQuestion:
+    """A question about one sentence of the book, with the answer the sentence gives."""
+
+    question: str
+    answer: str
+    offset: int
+    """Character offset of the source sentence in the book text."""
+    kind: str
+
+
+@dataclass(frozen=True)
+class _Fact:
+    start: int
+    end: int
+    text: str
+    kind: str  # "name", "number" or "year"
+
+
+def _strip_function_words(match_text: str, start: int) -> tuple[str, int]:
+    """Drop leading capitalized function words ("When Kit" -> "Kit")."""
+    words = match_text.split(" ")
+    skipped = 0
+    while words and words[0].lower().strip("'’") in _NOT_NAMES:
+        skipped += len(words[0]) + 1
+        words = words[1:]
+    return " ".join(words), start + skipped
+
+
+def name_lexicon(text: str) -> frozenset[str]:
+    """Capitalized words the book uses inside sentences: its names (a word that only ever starts
+    sentences, like "Can" or "Nothing", is not one)."""
+    return frozenset(m.group(1) for m in re.finditer(r"(?<=[a-z,;] )([A-Z][a-z'’]+)", text)
+                     if m.group(1).lower().strip("'’") not in _NOT_NAMES)
+
+
+def facts_in(sentence: str, names: frozenset[str] | None = None) -> list[_Fact]:
+    """Names, years and numbers in a sentence, in order, without overlaps.
+
+    With ``names`` (``name_lexicon`` of the book) a capitalized word at the start of the sentence
+    counts as a name only if the book also uses it inside sentences.  A name after "the" takes the
+    article with it ("the Psychologist"), so the question word replaces both.
+    """
+    found: list[_Fact] = []
+    for m in _NAME.finditer(sentence):
+        text, start = _strip_function_words(m.group(0), m.start())
+        if len(text) <= 1 or text.lower() in _NOT_NAMES:
+            continue
+        at_start = not sentence[:start].strip(" \"'“‘(")
+        if at_start and names is not None and text.split(" ")[0] not in names:
+            continue
+        if sentence[:start].endswith(("the ", "The ")):
+            start -= 4
+            text = sentence[start:start + 4] + text
+        found.append(_Fact(start, start + len(text), text, "name"))
+    for m in _NUMBER.finditer(sentence):
+        text = m.group(0).rstrip(".,")
+        if text.lower() in ("one",) or not text:
+            continue
+        kind = "year" if _YEAR.match(text) else "number"
+        if not any(f.start <= m.start() < f.end for f in found):
+            found.append(_Fact(m.start(), m.start() + len(text), text, kind))
+    return sorted(found, key=lambda f: f.start)
+
+
+def _who_or_what(fact: _Fact) -> str:
+    if fact.kind != "name":
+        return "what"
+    if fact.text.endswith(("'s", "’s")):
+        return "whose"
+    words = fact.text.split(" ")
+    first = words[1] if words[0].lower() == "the" and len(words) > 1 else words[0]
+    return "who" if first.lower() in _TITLES or len(words) <= 3 else "what"
+
+
+def _answer_of(fact: _Fact) -> str:
+    """What the question about ``fact`` is answered with ("Filby's" -> "Filby")."""
+    return re.sub(r"['’]s$", "", fact.text)
+
+
+def _question_word(sentence: str, fact: _Fact) -> tuple[str, int]:
+    """The words that replace ``fact`` in an echo question, and where the replaced text starts."""
+    before = sentence[:fact.start].rstrip()
+    last_word = before.rsplit(" ", 1)[-1].lower() if before else ""
+    if fact.kind == "year":
+        if last_word in ("in", "of", "by", "since", "until"):
+            return "what year", fact.start
+        return "what year", fact.start
+    if fact.kind == "number":
+        return "how many", fact.start
+    if last_word in _WHERE_PREPOSITIONS and fact.text.split(" ")[0].lower() != "the" \
+            and not fact.text.endswith(("'s", "’s")):
+        return "where", fact.start - len(last_word) - 1
+    return _who_or_what(fact), fact.start
+
+
+def _clean_end(sentence: str) -> str:
+    return sentence.rstrip().rstrip(".!?;:\"'”’").rstrip()
+
+
+def _subject_question(sentence: str, fact: _Fact) -> tuple[str, str] | None:
+    """"Kit Amberly found the ledger." -> ("Who found the ledger?", "Kit Amberly")."""
+    if sentence[:fact.start].strip(" \"'“‘(") or fact.kind != "name":
+        return None
+    rest = _clean_end(sentence[fact.end:]).lstrip(" ,")
+    if len(rest.split()) < 2 or not rest[0].islower():
+        return None
+    return f"{_who_or_what(fact).capitalize()} {rest}?", _answer_of(fact)
+
+
+def _echo_question(sentence: str, fact: _Fact) -> tuple[str, str] | None:
+    """"The keeper kept eleven lamps." -> ("The keeper kept how many lamps?", "eleven")."""
+    if not sentence[:fact.start].strip(" \"'“‘("):
+        return None
+    words, cut = _question_word(sentence, fact)
+    body = sentence[:cut].rstrip() + " " + words + sentence[fact.end:]
+    body = _clean_end(body)
+    if len(body.split()) < 4:
+        return None
+    answer = sentence[cut:fact.end].strip() if words == "where" else _answer_of(fact)
+    return body[0].upper() + body[1:] + "?", answer
+
+
+def _predicate_question(sentence: str) -> tuple[str, str] | None:
+    """"The ship was called the Hesper Lark, and ..." -> ("The ship was called what?", "the Hesper Lark")."""
+    match = _PREDICATE_VERB.search(sentence)
+    if match is None or match.start() < 3:
+        return None
+    subject = sentence[:match.end()].strip()
+    predicate = re.split(r"[,;:]|\s(?:and|but|because|which|who|when|while)\s", sentence[match.end():], maxsplit=1)[0]
+    predicate = _clean_end(predicate)
+    if not (1 <= len(predicate.split()) <= 8) or len(subject.split()) > 14 or "," in subject:
+        return None
+    return f"{subject} what?", predicate
+
+
+def _about_question(fact: _Fact, sentence: str) -> tuple[str, str] | None:
+    if fact.kind != "name" or len(sentence.split()) > 45:
+        return None
+    return f"What does the book say about {_answer_of(fact)}?", sentence.strip()
+
+
+def _cloze_question(sentence: str, fact: _Fact) -> tuple[str, str]:
+    blanked = sentence[:fact.start] + "____" + sentence[fact.end:]
+    return f'Fill in the blank from the book: "{blanked}"', fact.text
+
+
+def sentence_questions(sentence: str, following: str | None, rng: np.random.Generator,
+                       names: frozenset[str] | None = None) -> list[tuple[str, str, str]]:
+    """(question, answer, kind) for one sentence, in the order they should be used.
+
+    The first items ask the sentence's facts the way a reader would (subject,
+    echo, predicate), the later ones in other forms; facts are taken in a
+    seeded order so repeated runs with another seed ask other facts first.
+    """
+    facts = facts_in(sentence, names)
+    order = [facts[int(i)] for i in rng.permutation(len(facts))] if facts else []
+    direct: list[tuple[str, str, str]] = []
+    for fact in order:
+        for kind, made in (("subject", _subject_question(sentence, fact)), ("echo", _echo_question(sentence, fact))):
+            if made is not None:
+                direct.append((made[0], made[1], kind))
+    predicate = _predicate_question(sentence)
+    if predicate is not None and all(predicate[1] != answer for _, answer, _ in direct):
+        direct.insert(min(1, len(direct)), (predicate[0], predicate[1], "predicate"))
+    other: list[tuple[str, str, str]] = []
+    if order:
+        about = _about_question(order[0], sentence)
+        if about is not None:
+            other.append((about[0], about[1], "about"))
+        other.append((*_cloze_question(sentence, order[0]), "cloze"))
+    if following is not None and direct:
+        other.append((f'What happened after this: "{_clean_end(sentence)}"?', following.strip(), "after"))
+    return direct + other
+
+
+def book_sentences(text: str) -> list[tuple[int, str]]:
+    """(offset, sentence) pairs, never across a paragraph break, leading quote marks dropped."""
+    out: list[tuple[int, str]] = []
+    for offset, sentence in split_sentences(text):
+        start = 0
+        for part in re.split(r"(\n\s*\n)", sentence):
+            stripped = part.strip().lstrip("'‘\"“ ")
+            if stripped and not part.isspace():
+                out.append((offset + start + part.find(stripped), stripped))
+            start += len(part)
+    return out
+
+
+def study_questions(text: str, end_char: int, count: int, seed: int) -> list[StudyQuestion]:
+    """``count`` questions spread over the whole text before ``end_char``.
+
+    Every sentence that yields a question gets its first one before any
+    sentence gets its second, so the questions cover the book evenly and
+    density adds directions per fact, not more of the same sentences.
+    """
+    rng = np.random.default_rng([seed, 23])
+    names = name_lexicon(text[:end_char])
+    sentences = [(o, s) for o, s in book_sentences(text[:end_char]) if 20 <= len(s) <= 400]
+    per_sentence: list[tuple[int, list[tuple[str, str, str]]]] = []
+    for i, (offset, sentence) in enumerate(sentences):
+        following = sentences[i + 1][1] if i + 1 < len(sentences) and len(sentences[i + 1][1]) <= 300 else None
+        made = sentence_questions(sentence, following, rng, names)
+        if made:
+            per_sentence.append((offset, made))
+    chosen: list[StudyQuestion] = []
+    round_index = 0
+    while len(chosen) < count and per_sentence:
+        in_round = [(o, m[round_index]) for o, m in per_sentence if round_index < len(m)]
+        if not in_round:
+            break
+        for j in rng.permutation(len(in_round)):
+            offset, (question, answer, kind) = in_round[int(j)]
+            chosen.append(StudyQuestion(question, answer, offset, kind))
+            if len(chosen) >= count:
+                break
+        round_index += 1
+    return sorted(chosen, key=lambda q: q.offset)
+
+
+__all__ = ["KINDS", "StudyQuestion", "book_sentences", "facts_in", "name_lexicon", "sentence_questions", "study_questions"]

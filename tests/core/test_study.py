@@ -1,0 +1,166 @@
+"""The study stage: template questions, the teacher's cached targets, the distillation loss, resume."""
+
+import numpy as np
+import pytest
+import torch
+
+from lift_reader.core.cancel import CancelToken
+from lift_reader.core.distill_loss import topk_kl
+from lift_reader.core.settings import MemorizeSettings
+from lift_reader.core.study_questions import facts_in, name_lexicon, sentence_questions, study_questions
+
+STUDY = dict(segment_length=64, epochs=1, study=True, study_per_1k_tokens=40, study_window_tokens=128,
+             study_top_k=8, study_batch=4, checkpoint_every=1000)
+
+
+def test_a_fact_is_asked_from_several_directions():
+    sentence = "The Psychologist kept exactly fourteen silver spoons in a walnut box."
+    made = sentence_questions(sentence, "He never used them.", np.random.default_rng(0))
+    pairs = {(q, a) for q, a, _ in made}
+    assert ("Who kept exactly fourteen silver spoons in a walnut box?", "The Psychologist") in pairs
+    assert ("The Psychologist kept exactly how many silver spoons in a walnut box?", "fourteen") in pairs
+    assert {"about", "cloze", "after"} <= {kind for _, _, kind in made}
+
+
+def test_possessives_and_places_get_their_own_question_words():
+    made = sentence_questions("Filby's sister lived in Marrowcombe with two cats.", None, np.random.default_rng(0))
+    pairs = {(q, a) for q, a, _ in made}
+    assert ("Whose sister lived in Marrowcombe with two cats?", "Filby") in pairs
+    assert ("Filby's sister lived where with two cats?", "in Marrowcombe") in pairs
+
+
+def test_sentence_initial_words_are_names_only_if_the_book_uses_them_inside_sentences():
+    names = name_lexicon("Then Kit went home. He met Kit at the gate. Nothing happened.")
+    assert "Kit" in names and "Nothing" not in names and "Then" not in names
+    assert [f.text for f in facts_in("Nothing was said to Kit.", names)] == ["Kit"]
+    assert [f.text for f in facts_in("Kit said nothing.", names)] == ["Kit"]
+
+
+def test_questions_cover_the_whole_text_evenly(story_text):
+    questions = study_questions(story_text, len(story_text), 60, seed=3)
+    assert len(questions) == 60
+    assert questions == study_questions(story_text, len(story_text), 60, seed=3)  # seeded
+    offsets = [q.offset for q in questions]
+    thirds = np.histogram(offsets, bins=3, range=(0, len(story_text)))[0]
+    assert thirds.min() >= 10  # every third of the story is asked about
+    for q in questions:
+        assert story_text[q.offset:q.offset + 20] in story_text  # offsets point into the text
+
+
+def test_questions_stop_at_the_reading_position(story_text):
+    end = len(story_text) // 3
+    assert all(q.offset < end for q in study_questions(story_text, end, 200, seed=0))
+
+
+def test_topk_kl_is_zero_for_the_teacher_itself_and_positive_otherwise():
+    torch.manual_seed(0)
+    teacher_logits = torch.randn(5, 50) * 3
+    logp = torch.log_softmax(teacher_logits, -1)
+    top = logp.topk(8, -1)
+    same = topk_kl(teacher_logits, top.indices, top.values)
+    assert abs(float(same)) < 1e-5
+    other = topk_kl(torch.randn(5, 50), top.indices, top.values)
+    assert float(other) > 0.1
+
+
+def test_topk_kl_gradient_pulls_the_student_toward_the_teacher():
+    torch.manual_seed(1)
+    teacher = torch.log_softmax(torch.randn(3, 40) * 4, -1).topk(10, -1)
+    student = torch.zeros(3, 40, requires_grad=True)
+    for _ in range(200):
+        loss = topk_kl(student, teacher.indices, teacher.values)
+        grad, = torch.autograd.grad(loss, student)
+        student = (student - 2.0 * grad).detach().requires_grad_(True)
+    assert float(topk_kl(student, teacher.indices, teacher.values)) < 0.05
+
+
+@pytest.mark.parametrize("targets", ["distill", "labels"])
+def test_memorize_with_study_trains_and_saves(ferry_book, targets):
+    ws, record = ferry_book
+    settings = MemorizeSettings(**STUDY, study_targets=targets)
+    events = list(ws.memorize(record, settings))
+    kinds = [e.kind for e in events]
+    assert kinds[-1] == "done"
+    reading = [e for e in events if e.kind == "stage"]
+    if targets == "distill":
+        assert reading and reading[-1].stage_done == reading[-1].stage_total > 0
+        assert reading[-1].message.startswith("Reading with the book open")
+    else:
+        assert not reading  # hard labels on known answers need no teacher
+    job = ws.memorize_job(record, settings)
+    assert job.study is not None and job.units_per_epoch == job.study.batches_per_epoch + len(job.plan)
+
+
+def test_the_teacher_is_cached_and_a_stopped_reading_resumes(ferry_book, monkeypatch):
+    from lift_reader.core import study as study_module
+
+    ws, record = ferry_book
+    settings = MemorizeSettings(**STUDY)
+    monkeypatch.setattr(study_module, "SHARD_WINDOWS", 1)
+    job = ws.memorize_job(record, settings)
+    cancel = CancelToken()
+    taught = []
+    original = study_module.StudySet._teach_window
+
+    def counting(self, lm, book, window, members):
+        taught.append(window)
+        original(self, lm, book, window, members)
+        if len(taught) == 2:
+            cancel.cancel()
+
+    monkeypatch.setattr(study_module.StudySet, "_teach_window", counting)
+    events = list(job.run(cancel=cancel))
+    assert events[-1].kind == "cancelled" and events[-1].stage == "reading"
+    first_pass = list(taught)
+    # Resumed: the windows finished before the stop are read from the cache, not taught again.
+    job = ws.memorize_job(record, settings)
+    taught.clear()
+    cancel = CancelToken()
+    events = list(job.run(cancel=None))
+    assert events[-1].kind == "done"
+    assert first_pass[0] not in taught and taught  # the first window came from its shard
+    cached = job.study.teacher
+    # A third run reads everything from the cache and gets the same targets.
+    job = ws.memorize_job(record, settings)
+    taught.clear()
+    for _ in job.study.read_with_teacher(ws.lm, ws.book_text(record), job.study_cache):
+        pass
+    assert not taught
+    for (ids_a, logp_a), (ids_b, logp_b) in zip(cached, job.study.teacher):
+        assert np.array_equal(ids_a, ids_b) and np.allclose(logp_a, logp_b)
+
+
+def test_the_teacher_reads_without_the_adapter_and_with_the_window(ferry_book, tmp_path):
+    """The cached targets are the bare model's distribution over the answer with the passage in view."""
+    from lift_reader.core.prompts import encode_prompt
+    from lift_reader.core.study import StudySet
+
+    ws, record = ferry_book
+    settings = MemorizeSettings(**STUDY)
+    book, lm = ws.book_text(record), ws.lm
+    study = StudySet.build(lm, book, ws.book_tokens(record), settings, model_fingerprint="x")
+    for _ in study.read_with_teacher(lm, book, tmp_path):
+        pass
+    item = study.items[3]
+    start, end = study.windows[item.window]
+    prompt = encode_prompt(lm.tokenizer, book.title, book.text[start:end], [], item.question.question)
+    answer = item.answer_ids
+    with torch.inference_mode():
+        logits = lm.model(input_ids=torch.tensor([prompt + answer])).logits[0, len(prompt) - 1:-1].float()
+    expected = torch.log_softmax(logits, -1).topk(settings.study_top_k, -1)
+    ids, logp = study.teacher[3]
+    assert np.array_equal(ids, expected.indices.numpy())
+    assert np.allclose(logp, expected.values.numpy(), atol=1e-4)
+
+
+def test_segment_weight_zero_trains_study_items_only(ferry_book):
+    ws, record = ferry_book
+    settings = MemorizeSettings(**{**STUDY, "segment_weight": 0.0, "study_targets": "labels"})
+    job = ws.memorize_job(record, settings)
+    assert job.units_per_epoch == job.study.batches_per_epoch
+    assert all(unit.study for unit in job.epoch_order(0))
+
+
+def test_settings_without_study_keep_their_training_key():
+    assert MemorizeSettings().training_key() == MemorizeSettings(study=False, segment_weight=1.0).training_key()
+    assert MemorizeSettings(study=True).training_key() != MemorizeSettings().training_key()
