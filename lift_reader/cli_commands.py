@@ -137,14 +137,19 @@ def _train_with_progress(ws, record, settings, *, resume: bool, name: str | None
 
     from lift_reader.cli import install_sigint_cancel
     from lift_reader.core.cancel import CancelToken
+    from lift_reader.core.crash_points import crash_point
 
     if cancel is None:
         cancel = CancelToken()
         install_sigint_cancel(cancel)
     bar = None
     for event in ws.memorize(record, settings, resume=resume, cancel=cancel, adapter_name=name, dist=dist):
+        if event.kind == "step":
+            crash_point("step", event.step)  # tests only: die or get a signal right after this step
         if not dist.is_main:
             continue
+        if event.kind == "start" and event.step > 0:  # the step the checkpoint was loaded at, not a guess
+            print(f"resuming from step {event.step}/{event.total_steps}", flush=True)
         if bar is None:
             bar = tqdm(total=event.total_steps, initial=event.step, unit="step", dynamic_ncols=True, file=sys.stderr)
         if event.kind == "step":

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from lift_reader.core.book import BookText
+from lift_reader.core.checkpoints import remove_checkpoint
 from lift_reader.core.book_cache import cache_dir, load_book_text, save_book_text
 from lift_reader.core.cancel import CancelToken
 from lift_reader.core.distributed import SINGLE, Distributed
 from lift_reader.core.prompts import Turn
 from lift_reader.core.segments import BookTokens, tokenize_book, tokenizer_fingerprint
 from lift_reader.core.settings import MemorizeSettings, job_key
-from lift_reader.errors import BadInputError, NotFoundError
+from lift_reader.errors import BadInputError, LiftReaderError, NotFoundError
 from lift_reader.store import adapters as adapter_files
 from lift_reader.store.archive import export_adapter, import_adapter
 from lift_reader.store.atomic import staging_folder
@@ -194,8 +195,10 @@ class Workspace:
             study = dict(study=StudySet.build(self.lm, self.book_text(record), tokens, settings,
                                               model_fingerprint=self.lm.identity.fingerprint),
                          study_book=self.book_text(record), study_cache=cache_dir("study"))
-        return MemorizeJob(self.lm, tokens, settings, job_key=key, checkpoint_dir=checkpoints_dir() / key,
-                           aux_items=aux, prefixes=prefixes, dist=dist, **(study or {}))
+        job = MemorizeJob(self.lm, tokens, settings, job_key=key, checkpoint_dir=checkpoints_dir() / key,
+                          aux_items=aux, prefixes=prefixes, dist=dist, **(study or {}))
+        job.state.book_hash = record.content_hash  # saved with each checkpoint: whose run it is
+        return job
 
     def memorize(self, record: BookRecord, settings: MemorizeSettings, *, resume: bool = False,
                  cancel: CancelToken | None = None, adapter_name: str | None = None,
@@ -206,6 +209,8 @@ class Workspace:
         Under torchrun (``dist``) every rank trains and only rank 0 saves.
         """
         with self.model_lock:
+            if dist.is_main:
+                self.sweep_checkpoints()
             job = self.memorize_job(record, settings, dist)
             started = time.perf_counter()
             yield from job.run(resume=resume, cancel=cancel)
@@ -217,7 +222,7 @@ class Workspace:
                 speed = job.state.tokens_seen / max(job.state.elapsed_s, 1e-6)
                 record_throughput(self.lm, settings, speed)
                 adapter = self._save_adapter(record, job, adapter_name, time.perf_counter() - started)
-                _remove_tree(job.checkpoint_dir)
+                remove_checkpoint(job.checkpoint_dir)
             outcome = MemorizeOutcome(finished, adapter, job.state.step, job.total_steps, job.final_loss)
             self.last_outcome = outcome
 
@@ -265,7 +270,34 @@ class Workspace:
 
     def discard_checkpoint(self, record: BookRecord, settings: MemorizeSettings) -> None:
         """Forget a stopped run (the user cancelled it for good)."""
-        _remove_tree(self._checkpoint_folder(record, settings))
+        remove_checkpoint(self._checkpoint_folder(record, settings))
+
+    def sweep_checkpoints(self) -> list[Path]:
+        """Remove checkpoints that are no run to resume (on start of a memorize run and of the app).
+
+        Besides what a crash leaves (``checkpoints.sweep_checkpoints``): runs of
+        books no longer in the library, and runs whose adapter was saved after
+        their last checkpoint (the process died between saving the adapter and
+        removing the checkpoint).  A run of the same settings started again
+        after that adapter was saved is newer than it, and stays.
+        """
+        from lift_reader.core.checkpoints import STATE_FILE, sweep_checkpoints
+
+        books = {b.content_hash for b in self.library.list_books()}
+        saved_at: dict[str, float] = {}  # job key -> when its newest adapter was saved
+        for adapter in self.library.list_adapters():
+            key_and_time = _adapter_job_key(adapter)
+            if key_and_time is not None:
+                key, when = key_and_time
+                saved_at[key] = max(saved_at.get(key, 0.0), when)
+
+        def is_orphan(folder: Path, state) -> bool:
+            if state.book_hash and state.book_hash not in books:
+                return True
+            adapter_time = saved_at.get(state.job_key)
+            return adapter_time is not None and adapter_time >= (folder / STATE_FILE).stat().st_mtime
+
+        return sweep_checkpoints(checkpoints_dir(), is_orphan)
 
     def adapter_trained_with(self, record: BookRecord, settings: MemorizeSettings) -> AdapterRecord | None:
         """An adapter of this book trained on the loaded base model with these settings, if any."""
@@ -372,6 +404,16 @@ def _reads_past(adapter: AdapterRecord, page: int) -> bool:
     return not isinstance(trained_to, int) or trained_to > page
 
 
+def _adapter_job_key(adapter: AdapterRecord) -> tuple[str, float] | None:
+    """(the job key that trained ``adapter``, when its metadata was written), or None if unreadable."""
+    try:
+        meta = adapter_files.read_meta(adapter.path)
+        key = job_key(meta.book_hash, meta.base_fingerprint, MemorizeSettings.from_dict(meta.settings))
+        return key, (Path(adapter.path) / adapter_files.META_FILE).stat().st_mtime
+    except (LiftReaderError, OSError, ValueError, TypeError, KeyError):
+        return None
+
+
 def _default_adapter_name(title: str, existing: set[str]) -> str:
     base = (title.strip() or "book")[:60]
     name = base
@@ -381,9 +423,3 @@ def _default_adapter_name(title: str, existing: set[str]) -> str:
         n += 1
     return name
 
-
-def _remove_tree(folder: Path | None) -> None:
-    import shutil
-
-    if folder is not None and folder.exists():
-        shutil.rmtree(folder, ignore_errors=True)

@@ -181,8 +181,35 @@ def replace_folder(staged: Path | str, dest: Path | str, *, overwrite: bool = Tr
 
 
 # Staging folders older than this belong to a save that crashed (saves take
-# seconds to minutes); younger ones may belong to a save still running.
+# seconds to minutes); younger ones may belong to a save still running, unless
+# the process named in the folder's name is gone (see _staging_owner_gone).
 STALE_STAGING_S = 24 * 3600
+STAGING_TAG = "staging"
+
+
+def _staging_owner_gone(staged: Path) -> bool:
+    """Whether the process that created ``staged`` (``.<name>.staging-<pid>-<random>``) has ended.
+
+    A folder without a pid in its name (older versions) is never judged here,
+    only by age.  Our own pid's folders are left alone: a save in this
+    process cleans up after itself, even when it fails.  psutil rather than
+    ``os.kill(pid, 0)``, which on Windows would terminate the process.
+    """
+    import psutil
+
+    pid_text = staged.name.rpartition(f".{STAGING_TAG}-")[2].split("-", 1)[0]
+    if not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    return not psutil.pid_exists(int(pid_text))
+
+
+def staging_leftovers(dest: Path | str) -> list[Path]:
+    """The staging folders of ``dest`` that belong to no running save (crashed or killed ones)."""
+    dest = Path(dest)
+    cutoff = time.time() - STALE_STAGING_S
+    return [staged for staged in dest.parent.glob(f".{glob.escape(dest.name)}.{STAGING_TAG}-*")
+            if staged.is_dir() and not staged.is_symlink()
+            and (staged.stat().st_mtime < cutoff or _staging_owner_gone(staged))]
 
 
 def recover_folder(dest: Path | str) -> bool:
@@ -193,7 +220,8 @@ def recover_folder(dest: Path | str) -> bool:
     folder at ``dest`` and the complete previous version under the hidden
     name.  That version is put back (the newest, if several).  Leftovers of
     finished swaps (``.old-*`` beside an existing ``dest``) and staging
-    folders of crashed saves older than a day are deleted.  Returns True when
+    folders of crashed saves (their process is gone, or they are older than a
+    day) are deleted.  Returns True when
     a previous folder was restored.  Never raises for a read-only or missing
     parent: recovery is best effort, the caller's own error says the rest.
     """
@@ -210,10 +238,8 @@ def recover_folder(dest: Path | str) -> bool:
         if dest.exists():
             for old in olds:
                 shutil.rmtree(old, ignore_errors=True)
-        cutoff = time.time() - STALE_STAGING_S
-        for staged in dest.parent.glob(f".{glob.escape(dest.name)}.staging-*"):
-            if staged.is_dir() and not staged.is_symlink() and staged.stat().st_mtime < cutoff:
-                shutil.rmtree(staged, ignore_errors=True)
+        for staged in staging_leftovers(dest):
+            shutil.rmtree(staged, ignore_errors=True)
         return restored
     except OSError:
         return False
@@ -267,7 +293,8 @@ def staging_folder(dest: Path | str) -> Iterator[Path]:
     with os_errors_as_store_errors("saving", dest):
         dest.parent.mkdir(parents=True, exist_ok=True)
         recover_folder(dest)  # a crash during the last save must not make this one lose the previous folder
-        tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.staging-"))
+        # The pid in the name lets a later run tell a killed save's folder from a running one.
+        tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.{STAGING_TAG}-{os.getpid()}-"))
     try:
         yield tmp
     except BaseException as exc:

@@ -177,10 +177,11 @@ def test_recover_folder_puts_back_the_newest_previous_version(tmp_path):
 
 def test_a_crash_between_the_renames_of_a_checkpoint_is_recovered(tmp_path):
     """Checkpoints use the same staging folders: recovering them keeps the run resumable."""
-    from lift_reader.core.checkpoints import STATE_FILE, read_state
+    from lift_reader.core.checkpoints import OPTIMIZER_FILE, RNG_FILE, STATE_FILE, WEIGHTS_FILE, read_state
 
     folder = tmp_path / "checkpoints" / "job"
-    _write_folder(folder, {STATE_FILE: json.dumps({"job_key": "job", "step": 7}).encode()})
+    _write_folder(folder, {STATE_FILE: json.dumps({"job_key": "job", "step": 7}).encode(),
+                           WEIGHTS_FILE: b"w", OPTIMIZER_FILE: b"o", RNG_FILE: b"r"})
     os.replace(folder, folder.with_name(".job.old-abcd1234"))  # the crash: aside, new one not yet in
     assert read_state(folder).step == 7
 
