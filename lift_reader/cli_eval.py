@@ -69,6 +69,9 @@ def add_eval_parser(sub) -> None:
     p.add_argument("--segment-length", type=_positive_int, help="memorize: tokens per segment")
     p.add_argument("--rank", type=_positive_int, dest="lora_rank", help="memorize: LoRA rank")
     add_recipe_options(p)
+    p.add_argument("--home", type=Path, metavar="DIR",
+                   help="library and adapters of the evaluation (default: eval/ in the data folder; "
+                        "the reader's library is never touched)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -128,6 +131,15 @@ def recipe_flags(given) -> list[str]:
 
 
 def run_eval(args) -> int:
+    from lift_reader.store.paths import eval_home, library_home_at
+
+    # Its documents and adapters in a library of their own: they never appear among the reader's books.
+    with library_home_at(args.home or eval_home()) as home:
+        print(f"evaluation library: {home}", file=sys.stderr)
+        return _run_eval(args)
+
+
+def _run_eval(args) -> int:
     from lift_reader.cli import install_sigint_cancel
     from lift_reader.cli_commands import _memorize_settings, _workspace
     from lift_reader.core.evaluation import EvalConfig, evaluate, parse_conditions

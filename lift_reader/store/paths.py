@@ -12,12 +12,22 @@ Layout under the data folder::
     checkpoints/         resumable training state
     logs/                only when LIFT_READER_HOME is set; otherwise logs go
                          to the platform's log folder
+    eval/                ``lift-reader eval``'s own library.sqlite3, adapters/ and
+                         checkpoints/, kept apart from the reader's books
+
+What belongs to a library (the database, adapters, checkpoints) lives under
+``library_home()``: the data folder itself, unless a command such as
+``lift-reader eval`` chose a folder of its own with ``library_home_at``.
+Models and caches (content-addressed) stay shared, so an evaluation does not
+convert the embedded model again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import platformdirs
@@ -64,6 +74,31 @@ def data_home() -> Path:
     return _ensure_dir(Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)))
 
 
+_library_home: Path | None = None  # set by library_home_at
+
+
+@contextlib.contextmanager
+def library_home_at(folder: Path | str) -> Iterator[Path]:
+    """Inside the block, the library, adapters and checkpoints live in ``folder`` (then as before)."""
+    global _library_home
+    before = _library_home
+    _library_home = Path(folder).expanduser().resolve()
+    try:
+        yield library_home()
+    finally:
+        _library_home = before
+
+
+def library_home() -> Path:
+    """Where the library database, adapters and checkpoints live (created if missing)."""
+    return _ensure_dir(_library_home) if _library_home is not None else data_home()
+
+
+def eval_home() -> Path:
+    """``lift-reader eval``'s own library folder (its documents and adapters are no reader's books)."""
+    return data_home() / "eval"
+
+
 def models_dir() -> Path:
     """Converted base models (e.g. the embedded Gemma as safetensors)."""
     return _ensure_dir(data_home() / "models")
@@ -71,17 +106,17 @@ def models_dir() -> Path:
 
 def adapters_dir() -> Path:
     """One sub-folder per saved adapter (peft format plus lift_adapter.json)."""
-    return _ensure_dir(data_home() / "adapters")
+    return _ensure_dir(library_home() / "adapters")
 
 
 def checkpoints_dir() -> Path:
     """Resumable training state; safe to delete when no training is running."""
-    return _ensure_dir(data_home() / "checkpoints")
+    return _ensure_dir(library_home() / "checkpoints")
 
 
 def library_db_path() -> Path:
     """The SQLite library database (its folder is created, the file is not)."""
-    return data_home() / "library.sqlite3"
+    return library_home() / "library.sqlite3"
 
 
 def logs_dir() -> Path:
