@@ -406,6 +406,14 @@ def cmd_demo(args) -> int:
 
 
 def cmd_gui(args) -> int:
+    import os
+
+    from lift_reader.errors import LiftReaderError
+    from lift_reader.gui.preflight import preflight
+
+    problem = preflight(os.environ)  # before Qt, which would abort the process (exit 134) instead
+    if problem is not None:
+        raise LiftReaderError(problem)
     try:
         from lift_reader.gui.app import run_app
     except ImportError as err:
