@@ -8,6 +8,7 @@ Ctrl-C (a memorize run saves a checkpoint first: resume with --resume).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import sys
@@ -120,6 +121,8 @@ def _memorize_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--warmup", type=float, dest="warmup_ratio", help="fraction of steps for warm-up")
     p.add_argument("--seed", type=int)
     p.add_argument("--checkpoint-every", type=_positive_int, help="optimizer steps between checkpoints")
+    p.add_argument("--checkpoint-minutes", type=float,
+                   help="minutes of training between checkpoints as well (default 2.5; 0: by steps only)")
     add_recipe_options(p)
     p.add_argument("--aux-weight", type=float, help="weight gamma of the auxiliary loss")
     p.add_argument("--up-to-page", type=_positive_int, help="spoiler-safe: memorize only up to this page")
@@ -192,16 +195,21 @@ def _quiet_libraries() -> None:
         pass
 
 
+# Ctrl-C, `kill`, a logout or shutdown (SIGTERM), a closed terminal (SIGHUP): all stop cleanly.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
 def install_sigint_cancel(cancel) -> None:
-    """First Ctrl-C asks the running job to stop cleanly; a second one aborts."""
+    """The first stop signal asks the running job to stop cleanly (it saves a checkpoint); a second one aborts."""
     def handler(signum, frame):
         if cancel.cancelled:
             raise KeyboardInterrupt
-        print("\nstopping after this step (Ctrl-C again to abort)...", file=sys.stderr)
+        with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+            print("\nstopping after this step (Ctrl-C again to abort)...", file=sys.stderr)
         cancel.cancel()
 
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, handler)
 
 
 __all__ = ["main", "build_parser"]

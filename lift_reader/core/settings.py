@@ -68,6 +68,9 @@ class MemorizeSettings:
     """Seeds data order, LoRA init and dropout: the same seed gives the same adapter."""
     checkpoint_every: int = 50
     """Optimizer steps between checkpoints (one is also written on cancel)."""
+    checkpoint_minutes: float = 2.5
+    """Minutes of training between checkpoints as well (0: by steps only), so that a crash or logout
+    loses at most this much of a slow run; like checkpoint_every, not part of the training key."""
     aux_tasks: bool = False
     """Train on auxiliary question/answer items synthesized from the book, too."""
     aux_weight: float = 1.0
@@ -119,6 +122,7 @@ class MemorizeSettings:
             (self.grad_accum_steps >= 1, "gradient accumulation steps must be at least 1"),
             (self.max_grad_norm > 0, "max_grad_norm must be positive"),
             (self.checkpoint_every >= 1, "checkpoint interval must be at least 1 step"),
+            (self.checkpoint_minutes >= 0, "checkpoint minutes must not be negative"),
             (self.aux_weight >= 0, "auxiliary weight must be non-negative"),
             (0 < self.aux_items_per_1k_tokens <= 100, "auxiliary items per 1,000 tokens must be in (0, 100]"),
             (self.up_to_page is None or self.up_to_page >= 1, "up_to_page must be a page number (1 or more)"),
@@ -155,6 +159,7 @@ class MemorizeSettings:
         """Identity of what is trained (not of how often we checkpoint)."""
         data = self.as_dict()
         data.pop("checkpoint_every")
+        data.pop("checkpoint_minutes")
         for name, before in _ADDED_LATER.items():
             if data[name] == before:
                 data.pop(name)

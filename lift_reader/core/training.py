@@ -269,8 +269,7 @@ class MemorizeJob:
             window = (window + [(took, step_tokens)])[-20:]
             event = self._event("step", step_loss, lr, window)
             yield event
-            if self.writes_checkpoints and self.state.step % s.checkpoint_every == 0 \
-                    and self.state.step < self.total_steps:
+            if self.writes_checkpoints and self._checkpoint_due() and self.state.step < self.total_steps:
                 save_checkpoint(self.checkpoint_dir, self.state, weights.state(), optimizer)
                 yield self._event("checkpoint", step_loss, lr, window)
 
@@ -279,6 +278,20 @@ class MemorizeJob:
         self.state.finished = True
         finish_training_adapter(self.lm, self.adapter_name)
         yield self._event("done", self.final_loss, 0.0, window)
+
+    clock = staticmethod(time.monotonic)  # tests put a fake clock here
+
+    def _checkpoint_due(self) -> bool:
+        """Every ``checkpoint_every`` steps, and after ``checkpoint_minutes`` of training since the last one
+        (the clock starts at the first step): a crash or logout loses at most that much of a slow run."""
+        now = self.clock()
+        last = getattr(self, "_checkpointed_at", None)
+        minutes = self.settings.checkpoint_minutes
+        due = self.state.step % self.settings.checkpoint_every == 0 or (
+            minutes > 0 and last is not None and now - last >= minutes * 60)
+        if due or last is None:
+            self._checkpointed_at = now
+        return due
 
     @property
     def writes_checkpoints(self) -> bool:

@@ -29,6 +29,7 @@ from lift_reader.gui.errors import show_error
 from lift_reader.gui.main_window import MainWindow
 from lift_reader.gui.preferences import Preferences
 from lift_reader.gui.screenshot import take_screenshot
+from lift_reader.gui.stop_signals import install_stop_signals
 from lift_reader.gui.theme import apply_theme
 from lift_reader.resources import APP_ID, resources_dir
 from lift_reader.store.paths import HOME_ENV, data_home, logs_dir
@@ -129,6 +130,7 @@ def run_app(open_path: str | None = None, screenshot: str | None = None, model_r
                       precision=prefs.precision, tiny_model=os.environ.get(TINY_MODEL_ENV) == "1")
     window = MainWindow(session, prefs)
     _install_excepthook(window)
+    wake = install_stop_signals(window, app)  # noqa: F841 - a logout pauses a memorize run with a checkpoint
     if screenshot:
         window.resize(*SCREENSHOT_SIZE)  # the same picture whatever layout was saved
     window.show()

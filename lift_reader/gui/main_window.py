@@ -254,8 +254,13 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.splitter.restoreState(state)
 
+    def quit_for_signal(self) -> None:
+        """SIGTERM/SIGHUP (gui/stop_signals.py): close without asking; a memorize run pauses with a checkpoint."""
+        self._ask_before_quit = False
+        self.close()  # the last window closed: Qt's event loop ends and run_app waits for the checkpoint
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.queue.active is not None:
+        if self.queue.active is not None and getattr(self, "_ask_before_quit", True):
             answer = QMessageBox.question(
                 self, "Memorizing in progress",
                 "A book is being memorized. Pause it and quit? Resume continues from where it stopped.")

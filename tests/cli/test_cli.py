@@ -15,7 +15,9 @@ import pytest
 
 SAMPLE_STORY = Path(__file__).resolve().parents[2] / "resources" / "samples" / "the-lighthouse-keepers-ledger.txt"
 
-MEMORIZE_FAST = ["--epochs", "2", "--segment-length", "64", "--lr", "0.01", "--checkpoint-every", "5"]
+# Checkpoints by steps only: one by time would land at a step that depends on the machine's speed.
+MEMORIZE_FAST = ["--epochs", "2", "--segment-length", "64", "--lr", "0.01", "--checkpoint-every", "5",
+                 "--checkpoint-minutes", "0"]
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +112,7 @@ def _adapter(home: Path) -> tuple[dict, list]:
     return load_file(str(folder / "adapter_model.safetensors")), meta["loss_curve"]
 
 
-KILL_RUN = [*MEMORIZE_FAST, "--epochs", "3"]  # checkpoints at steps 5, 10, 15, ...
+KILL_RUN = [*MEMORIZE_FAST, "--epochs", "1"]  # 72 steps, checkpoints at steps 5, 10, 15, ...
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +121,7 @@ def straight_run(tiny_folder, tmp_path_factory) -> tuple[Path, Path]:
     home = tmp_path_factory.mktemp("straight-home")
     book = tmp_path_factory.mktemp("book") / "ledger-chapter-1.txt"
     book.write_text(SAMPLE_STORY.read_text(encoding="utf-8")[:3200], encoding="utf-8")
-    done = lift("--model", str(tiny_folder), "memorize", str(book), *KILL_RUN, home=home)
+    done = lift("--model", str(tiny_folder), "memorize", str(book), *KILL_RUN, home=home, timeout=600)
     assert done.returncode == 0, done.stderr
     return book, home
 
@@ -160,6 +162,25 @@ def test_killed_memorize_resumes_from_its_checkpoint_with_its_weights(lift_home,
         assert np.allclose(tensor, straight_weights[name], atol=1e-5), name
     # The run is done: its checkpoint and whatever the kill left in the folder are gone.
     assert list((lift_home / "checkpoints").iterdir()) == []
+
+
+@pytest.mark.parametrize(("sig", "then_resume"), [("TERM", True), ("HUP", False)])
+def test_sigterm_or_sighup_at_a_chosen_step_saves_that_step_and_resumes_from_it(lift_home, tiny_folder,
+                                                                                straight_run, sig, then_resume):
+    """A logout, shutdown or `kill` (SIGTERM) or a closed terminal (SIGHUP) stops like Ctrl-C: nothing lost."""
+    book, _ = straight_run
+    args = ["--model", str(tiny_folder), "memorize", str(book), *KILL_RUN]
+    env = dict(os.environ, LIFT_READER_HOME=str(lift_home), LIFT_READER_CRASH_AT=f"step@7:{sig}")
+    stopped = subprocess.run([sys.executable, "-m", "lift_reader", *args], capture_output=True, text=True, env=env,
+                             timeout=240)
+    assert stopped.returncode == 130, stopped.stderr
+    assert "stopped at step 7/" in stopped.stdout and "--resume" in stopped.stdout
+    assert _checkpoint_step(lift_home) == 7  # the step the signal came after, not the last periodic checkpoint (5)
+    if not then_resume:  # resuming is the same for every signal: once is enough
+        return
+    resumed = lift(*args, "--resume", home=lift_home)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming from step 7/" in resumed.stdout
 
 
 def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(lift_home, tiny_folder, short_book):
