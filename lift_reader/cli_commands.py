@@ -99,7 +99,7 @@ def _memorize_one(args, dist) -> int:
 
         return EXIT_INTERRUPTED
     if adapter is not None:
-        _say_memorized(say, ws.last_outcome, adapter)
+        _say_memorized(say, ws.last_outcome, adapter, ws.library.active_adapter(record.content_hash))
     return 0
 
 
@@ -120,11 +120,16 @@ def _distributed_settings(args, settings, dist, say):
     return settings
 
 
-def _say_memorized(say, outcome, adapter) -> None:
+def _say_memorized(say, outcome, adapter, active) -> None:
     from lift_reader.core.formatting import format_duration
 
+    if active is not None and active.name == adapter.name:
+        role = "is active for this book"
+    else:  # spoiler-safe: the whole-book adapter keeps answering ordinary questions
+        role = (f"answers spoiler-safe questions (--up-to-page); "
+                f"{'the active adapter stays ' + repr(active.name) if active else 'no adapter is active'}")
     say(f"memorized in {outcome.steps} steps, final loss {outcome.final_loss:.3f}; adapter {adapter.name!r} "
-        f"({adapter.size_bytes / 2**20:.1f} MB) is active for this book")
+        f"({adapter.size_bytes / 2**20:.1f} MB) {role}")
     say(f"took {format_duration(_duration(adapter))}")
 
 

@@ -231,7 +231,8 @@ class Workspace:
 
         book = self.book_text(record)
         existing = {a.name for a in self.library.list_adapters()}
-        name = validate_adapter_name(name) if name else _default_adapter_name(book.title, existing)
+        name = validate_adapter_name(name) if name else _default_adapter_name(
+            book.title, existing, job.settings.up_to_page)
         if name in existing:
             raise BadInputError(f"an adapter named {name!r} already exists")
         folder = adapter_files.adapter_folder_for(name)
@@ -256,7 +257,11 @@ class Workspace:
             name, record.content_hash, self.lm.identity.label, folder, steps=job.state.step,
             final_loss=job.final_loss, size_bytes=adapter_files.folder_size(folder), settings=job.settings.as_dict(),
         )
-        self.library.set_active_adapter(record.content_hash, name)
+        # A spoiler-safe adapter answers spoiler-safe chat up to its page (adapter_for) or when the reader
+        # activates it; it never replaces the whole-book adapter for ordinary chat.
+        if job.settings.up_to_page is None or self.library.active_adapter(record.content_hash) is None \
+                and _page_limit(record, job.settings.up_to_page) is None:
+            self.library.set_active_adapter(record.content_hash, name)
         return saved
 
     def _checkpoint_folder(self, record: BookRecord, settings: MemorizeSettings) -> Path:
@@ -414,11 +419,14 @@ def _adapter_job_key(adapter: AdapterRecord) -> tuple[str, float] | None:
         return None
 
 
-def _default_adapter_name(title: str, existing: set[str]) -> str:
+def _default_adapter_name(title: str, existing: set[str], up_to_page: int | None = None) -> str:
+    """The book's title ("<title>, up to p. N" when memorized only that far), made unique with " (2)", ..."""
     base = (title.strip() or "book")[:60]
     name = base
     n = 2
     while name in existing:
+    if up_to_page is not None:
+        base = f"{base}, up to p. {up_to_page}"
         name = f"{base} ({n})"
         n += 1
     return name

@@ -77,6 +77,15 @@ def test_memorize_ask_and_manage_adapters(lift_home, tiny_folder, tmp_path, shor
     assert limited.returncode == 0, limited.stderr
     assert "[context from pages 1]" in limited.stderr and "read past page 1" in limited.stderr
     assert "read past" not in asked.stderr
+    # A spoiler-safe adapter gets its page in its name and leaves the whole-book one active.
+    safe = lift(*model, "memorize", str(short_book), *MEMORIZE_FAST, "--up-to-page", "1", home=lift_home)
+    assert safe.returncode == 0, safe.stderr
+    assert "\"The Lighthouse Keeper's Ledger, up to p. 1\"" in safe.stdout
+    assert "active adapter stays 'ledger'" in safe.stdout
+    assert "memorized (ledger)" in lift("books", home=lift_home).stdout
+    limited = lift(*model, "ask", str(short_book), "Who keeps the light?", "--max-new-tokens", "8",
+                   "--up-to-page", "1", home=lift_home)
+    assert limited.returncode == 0 and "read past" not in limited.stderr  # the spoiler-safe one answered
 
     listing = lift("adapters", "list", home=lift_home)
     assert "ledger" in listing.stdout
