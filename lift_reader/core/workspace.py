@@ -240,6 +240,7 @@ class Workspace:
             name=name, base_model=self.lm.identity.as_dict(), book_hash=record.content_hash,
             book_title=book.title, settings=job.settings.as_dict(), loss_curve=job.state.loss_curve,
             steps=job.state.step, tokens_seen=job.state.tokens_seen, duration_s=round(duration, 2),
+            final_loss=job.final_loss,
         )
         with staging_folder(folder) as staged:
             save_adapter_weights(self.lm, job.adapter_name, staged)
@@ -255,7 +256,8 @@ class Workspace:
         self.lm.attach_adapter(name, folder)
         saved = self.library.record_adapter(
             name, record.content_hash, self.lm.identity.label, folder, steps=job.state.step,
-            final_loss=job.final_loss, size_bytes=adapter_files.folder_size(folder), settings=job.settings.as_dict(),
+            final_loss=meta.final_loss, size_bytes=adapter_files.folder_size(folder), settings=job.settings.as_dict(),
+            created_at=meta.created_at,
         )
         # A spoiler-safe adapter answers spoiler-safe chat up to its page (adapter_for) or when the reader
         # activates it; it never replaces the whole-book adapter for ordinary chat.
@@ -392,6 +394,7 @@ class Workspace:
         record = self.library.record_adapter(
             meta.name, meta.book_hash, meta.base_model_id, folder, steps=meta.steps,
             final_loss=meta.final_loss, size_bytes=adapter_files.folder_size(folder), settings=meta.settings,
+            created_at=meta.created_at,  # the adapter's own date, not the import's
         )
         if self.library.get_book(meta.book_hash) is not None and self.library.active_adapter(meta.book_hash) is None:
             self.library.set_active_adapter(meta.book_hash, meta.name)
@@ -422,11 +425,11 @@ def _adapter_job_key(adapter: AdapterRecord) -> tuple[str, float] | None:
 def _default_adapter_name(title: str, existing: set[str], up_to_page: int | None = None) -> str:
     """The book's title ("<title>, up to p. N" when memorized only that far), made unique with " (2)", ..."""
     base = (title.strip() or "book")[:60]
+    if up_to_page is not None:
+        base = f"{base}, up to p. {up_to_page}"
     name = base
     n = 2
     while name in existing:
-    if up_to_page is not None:
-        base = f"{base}, up to p. {up_to_page}"
         name = f"{base} ({n})"
         n += 1
     return name

@@ -63,6 +63,7 @@ class AdapterMeta:
     steps: int = 0
     tokens_seen: int = 0
     duration_s: float = 0.0
+    final_loss: float | None = None  # what the app shows: the mean of the last 10 losses (MemorizeJob.final_loss)
     created_at: str = field(default_factory=utc_now)  # ISO 8601, UTC
     app_version: str = __version__
     format_version: int = FORMAT_VERSION
@@ -74,11 +75,6 @@ class AdapterMeta:
     @property
     def base_fingerprint(self) -> str:
         return str(self.base_model.get("fingerprint", ""))
-
-    @property
-    def final_loss(self) -> float | None:
-        """The last recorded loss, or None before any step."""
-        return self.loss_curve[-1][1] if self.loss_curve else None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,10 +110,20 @@ class AdapterMeta:
             steps=int(data.get("steps", 0)),
             tokens_seen=int(data.get("tokens_seen", 0)),
             duration_s=float(data.get("duration_s", 0.0)),
+            final_loss=_final_loss(data.get("final_loss"), curve),
             created_at=str(data.get("created_at", "")),
             app_version=str(data.get("app_version", "")),
             format_version=version,
         )
+
+
+def _final_loss(saved: Any, curve: list[list[float | None]]) -> float | None:
+    """The saved final loss; for adapters saved before it was recorded, the mean of the curve's last
+    10 losses, which is what the library showed for them (``MemorizeJob.final_loss``)."""
+    if saved is not None:
+        return float(saved)
+    tail = [loss for _, loss in curve[-10:] if loss is not None]
+    return sum(tail) / len(tail) if tail else None
 
 
 def _jsonable(value: Any) -> Any:
