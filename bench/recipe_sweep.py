@@ -1,7 +1,7 @@
-"""Memorize recipes compared on one evaluation document: each variant changes one setting of the default.
+"""Memorize recipes compared on evaluation documents: each variant changes a few settings of the default.
 
 Every variant is one ``lift-reader eval`` run (a subprocess, so each measures the real command line)
-with ``--conditions icl,rag,lift+icl,lift+rag`` on one document, into its own folder under
+with ``--conditions icl,rag,lift,lift+icl,lift+rag`` on the chosen documents, into its own folder under
 ``bench/out/recipe-sweep/``.  ``icl`` and ``rag`` do not depend on the recipe, so they are scored once
 and copied into every variant's folder before it runs (the eval reuses a condition whose key matches);
 only the adapter and the two ``lift`` conditions are computed per variant.  Scores whose key matches
@@ -9,13 +9,16 @@ are taken from the default recipe's folder or, before that exists, from the comm
 (docs/eval/loogle/results.json, made with the default recipe), so the default variant costs nothing
 when that run is there.  A stopped sweep resumes: a finished variant is not recomputed.
 
-The table gives, per variant, the adapter's steps and final loss, ``lift+icl`` and ``lift+rag`` open
-F1 and gold NLL per token, and ``lift+rag`` minus ``rag`` on the same questions (paired bootstrap,
-95%).  Default document: LooGLE short-dependency document 3, on which the default recipe was chosen
-(docs/EVAL.md).
+The table gives, per variant, the adapter's steps, memorize minutes and final loss, ``lift`` (no book
+text), ``lift+icl`` and ``lift+rag`` open F1 and gold NLL per token, and ``lift+rag`` minus ``rag`` on
+the same questions (paired bootstrap, 95%); a chart plots F1 against memorize minutes (quality per
+minute of the reader's time).  Default document: LooGLE short-dependency document 3, on which the
+default recipe was chosen (docs/EVAL.md).
 
     .venv/bin/python bench/recipe_sweep.py                      # all variants, ~8 min each on 2 cores
     .venv/bin/python bench/recipe_sweep.py --variants rank8,seg512
+    .venv/bin/python bench/recipe_sweep.py --questions bench/out/needles.jsonl --doc-id pg35-4k \
+        --variants default,study-labels,study-distill --conditions rag,lift,lift+rag
 """
 
 from __future__ import annotations
@@ -46,8 +49,15 @@ VARIANTS = {
     "epochs2": ("2 epochs", {"epochs": 2}),
     "lr2e-4": ("lr 2e-4", {"learning_rate": 2e-4}),
     "mlp-only": ("LoRA on the MLPs only", {"target_modules": "gate_proj,up_proj,down_proj"}),
+    "plain": ("plain LIFT (raw segments only)", {"aux_tasks": False, "contextualized": False}),
+    "study-labels": ("+ study, hard labels, 3 epochs at 3e-4",
+                     {"study": True, "study_targets": "labels", "epochs": 3, "learning_rate": 3e-4}),
+    "study-distill": ("+ study, distillation, 3 epochs at 3e-4",
+                      {"study": True, "study_targets": "distill", "epochs": 3, "learning_rate": 3e-4}),
+    "study-only": ("study only (no segments), distillation, 3 epochs at 3e-4",
+                   {"study": True, "segment_weight": 0.0, "aux_tasks": False, "epochs": 3, "learning_rate": 3e-4}),
 }
-CONDITIONS = ("icl", "rag", "lift+icl", "lift+rag")
+CONDITIONS = ("icl", "rag", "lift", "lift+icl", "lift+rag")
 
 
 def recipe(changes: dict) -> list[str]:
@@ -80,10 +90,12 @@ def seed_scores(sources: list[Path], doc_id: str, folder: Path) -> None:
 
 
 def run_variant(name: str, args, env: dict) -> dict:
-    folder = args.out_dir / "recipe-sweep" / name
-    seed_scores([args.out_dir / "recipe-sweep" / "default" / "results.json", COMMITTED_RUN], args.doc_id, folder)
+    folder = args.out_dir / "recipe-sweep" / args.questions.stem / name
+    for doc_id in args.doc_id.split(","):
+        seed_scores([args.out_dir / "recipe-sweep" / args.questions.stem / "default" / "results.json", COMMITTED_RUN],
+                    doc_id, folder)
     command = [str(Path(sys.executable).parent / "lift-reader"), "eval", str(args.questions),
-               "--doc-ids", args.doc_id, "--conditions", ",".join(CONDITIONS), "--seed", "0",
+               "--doc-ids", args.doc_id, "--conditions", args.conditions, "--seed", "0",
                *recipe(VARIANTS[name][1]), "--out", str(folder), "--quiet"]
     print(f"[{name}] {' '.join(command[1:])}", file=sys.stderr, flush=True)
     subprocess.run(command, check=True, env=env)
@@ -93,26 +105,57 @@ def run_variant(name: str, args, env: dict) -> dict:
 def row(name: str, results: dict) -> list:
     from lift_reader.core.evaluation.metrics import paired_bootstrap_diff
 
-    doc = results["documents"][0]
     conds = results["summary"]["conditions"]
 
     def mean(cond, key):
-        stat = conds[cond].get(key)
+        stat = conds.get(cond, {}).get(key)
         return stat["mean"] if stat else None
 
     def nll(cond):
-        return {it["item_id"]: it["gold_nll"] for it in doc["conditions"][cond]["items"]
-                if isinstance(it.get("gold_nll"), (int, float))}
+        return {(doc["doc_id"], it["item_id"]): it["gold_nll"] for doc in results["documents"]
+                for it in doc["conditions"].get(cond, {}).get("items", []) if isinstance(it.get("gold_nll"), (int, float))}
 
     own, ref = nll("lift+rag"), nll("rag")
     common = [k for k in own if k in ref]
-    diff, low, high = paired_bootstrap_diff([own[k] for k in common], [ref[k] for k in common])
-    adapter = doc.get("adapter") or {}
-    scores = [adapter.get("final_loss"), mean("lift+icl", "f1"), mean("lift+icl", "gold_nll"),
-              mean("lift+rag", "f1"), mean("lift+rag", "gold_nll")]
-    return [VARIANTS[name][0], adapter.get("steps"), adapter.get("duration_s"),
+    delta = "-"
+    if common:
+        diff, low, high = paired_bootstrap_diff([own[k] for k in common], [ref[k] for k in common])
+        delta = f"{diff:+.3f} [{low:+.3f}, {high:+.3f}]"
+    adapters = [doc.get("adapter") or {} for doc in results["documents"]]
+    steps = sum(a.get("steps") or 0 for a in adapters)
+    minutes = sum(a.get("duration_s") or 0 for a in adapters) / 60
+    losses = [a["final_loss"] for a in adapters if a.get("final_loss") is not None]
+    scores = [sum(losses) / len(losses) if losses else None, mean("lift", "f1"), mean("lift", "gold_nll"),
+              mean("lift+icl", "f1"), mean("lift+rag", "f1"), mean("lift+rag", "gold_nll")]
+    return [VARIANTS[name][0], steps, round(minutes, 1),
             *[None if v is None else bc.Ratio(v) for v in scores],  # three decimals: the differences are small
-            f"{diff:+.3f} [{low:+.3f}, {high:+.3f}]"]
+            delta]
+
+
+def chart(table, path: Path) -> Path | None:
+    """F1 of lift and lift+rag against memorize minutes, one point per variant."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for column, marker in (("lift F1", "o"), ("lift+rag F1", "s")):
+        j = table.columns.index(column)
+        points = [(r[2], r[j], r[0]) for r in table.rows if r[j] is not None]
+        ax.scatter([p[0] for p in points], [p[1] for p in points], marker=marker, label=column)
+        for x, y, label in points:
+            ax.annotate(label, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.set_xlabel("memorize minutes (2-core CPU)")
+    ax.set_ylabel("open-question F1")
+    ax.set_title(table.title, fontsize=9)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
 
 
 def main(argv=None) -> int:
@@ -120,7 +163,9 @@ def main(argv=None) -> int:
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--out-dir", type=Path, default=bc.OUT_DIR, help="where the variants' folders and the report go")
     p.add_argument("--questions", type=Path, default=QUESTIONS, help="question set (.jsonl)")
-    p.add_argument("--doc-id", default="loogle_shortdep_qa_3", help="the document to compare recipes on")
+    p.add_argument("--doc-id", default="loogle_shortdep_qa_3",
+                   help="the document(s) to compare recipes on (comma-separated doc_id values)")
+    p.add_argument("--conditions", default=",".join(CONDITIONS), help="eval conditions to score")
     p.add_argument("--variants", default=",".join(VARIANTS),
                    help="comma-separated: " + ", ".join(VARIANTS))
     args = p.parse_args(argv)
@@ -134,20 +179,25 @@ def main(argv=None) -> int:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
 
     table = bc.Table(f"Memorize recipes on {args.doc_id} (one change from the default each)",
-                     ["variant", "steps", "memorize s", "final loss", "lift+icl F1", "lift+icl NLL", "lift+rag F1",
-                      "lift+rag NLL", "Δ NLL lift+rag - rag [95%]"])
+                     ["variant", "steps", "memorize min", "final loss", "lift F1", "lift NLL", "lift+icl F1",
+                      "lift+rag F1", "lift+rag NLL", "Δ NLL lift+rag - rag [95%]"])
     reference = None
     for name in names:
         results = run_variant(name, args, env)
         table.add(*row(name, results))
         reference = reference or results
     conds = reference["summary"]["conditions"]
-    table.notes.append(f"recipe-free conditions on the same questions: icl F1 {conds['icl']['f1']['mean']:.3f}, "
-                       f"NLL {conds['icl']['gold_nll']['mean']:.3f}; rag F1 {conds['rag']['f1']['mean']:.3f}, "
-                       f"NLL {conds['rag']['gold_nll']['mean']:.3f}")
+    for name in ("icl", "rag"):
+        if name in conds and conds[name].get("f1"):
+            table.notes.append(f"recipe-free {name} on the same questions: F1 {conds[name]['f1']['mean']:.3f}, "
+                               f"NLL {conds[name]['gold_nll']['mean']:.3f}")
     table.notes.append("default recipe: " + " ".join(DEFAULT_RECIPE))
-    table.notes.append("memorize s is the training time stored with the adapter; a reused adapter keeps the time "
-                       "of the run that made it, on whatever else that machine was doing then")
+    table.notes.append("memorize min is the training time stored with the adapters (the study stage's reading "
+                       "included); a reused adapter keeps the time of the run that made it, on whatever else that "
+                       "machine was doing then")
+    figure = chart(table, args.out_dir / f"recipe-sweep-{args.questions.stem}.png")
+    if figure is not None:
+        table.notes.append(f"chart: {figure}")
     bc.report("recipe-sweep", "Memorize recipe sweep", [table], bc.machine_facts(), args.out_dir)
     return 0
 

@@ -130,10 +130,15 @@ def passage_around(text: str, offset: int, end_char: int, before: int = 500, aft
     return text[start:stop].strip()
 
 
-def encode_item(lm, title: str, question: str, answer: str, offset: int, context: str = "") -> AuxItem:
-    """Prompt tokens masked out, answer tokens trained; ``context`` is book text shown before the question."""
+def encode_item(lm, title: str, question: str, answer: str, offset: int, context: str = "",
+                end: str = "\n") -> AuxItem:
+    """Prompt tokens masked out, answer tokens trained; ``context`` is book text shown before the question.
+
+    ``end`` closes a base model's answer ("\n\n" is one of the app's stop strings: an answer trained
+    to end with it stops there).
+    """
     prompt = encode_prompt(lm.tokenizer, title, context, [], question)
-    answer_text = answer if lm.is_chat_model else " " + answer.strip() + "\n"
+    answer_text = answer if lm.is_chat_model else " " + answer.strip() + end
     answer_ids = lm.tokenizer(answer_text, add_special_tokens=False)["input_ids"]
     if lm.is_chat_model and lm.tokenizer.eos_token_id is not None:
         answer_ids = answer_ids + [lm.tokenizer.eos_token_id]

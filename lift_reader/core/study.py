@@ -42,6 +42,9 @@ from lift_reader.store.atomic import atomic_write_bytes, atomic_write_text
 MAX_STUDY_ITEMS = 20_000
 CHARS_PER_TOKEN = 4  # window sizes are set in tokens and cut in characters (English prose: ~4.2)
 SHARD_WINDOWS = 8  # teacher windows per cache shard: a stop loses at most this many windows' work
+ANSWER_END = "\n\n"
+"""Closes every study answer of a base model: a stop string of the app, so answers learned here end."""
+TARGETS_FORMAT = 2  # part of the cache key: targets written by another format are not reused
 
 
 @dataclass(frozen=True)
@@ -121,9 +124,9 @@ class StudySet:
         windows = teacher_windows(book.text, tokens.end_char, settings.study_window_tokens)
         items = []
         for q in questions:
-            encoded = encode_item(lm, book.title, q.question, q.answer, q.offset)
+            encoded = encode_item(lm, book.title, q.question, q.answer, q.offset, end=ANSWER_END)
             items.append(StudyItem(q, encoded.input_ids, encoded.labels, window_for(q.offset, windows)))
-        raw = json.dumps([book.content_hash, model_fingerprint, [[q.question, q.answer] for q in questions],
+        raw = json.dumps([TARGETS_FORMAT, book.content_hash, model_fingerprint, [[q.question, q.answer] for q in questions],
                           windows, settings.study_top_k, settings.study_answers, book.title])
         return cls(items, windows, settings, hashlib.sha256(raw.encode()).hexdigest()[:20])
 
@@ -225,8 +228,15 @@ class StudySet:
                                              [(len(t) - 1, len(t) - 1 + len(a)) for t, a in zip(tails, answers)])
             for i, row_logits in zip(members, logits):
                 top = torch.log_softmax(row_logits, dim=-1).topk(k, dim=-1)
-                self.teacher[i] = (top.indices.cpu().numpy().astype(np.int32),
-                                   top.values.cpu().numpy().astype(np.float32))
+                ids, logp = top.indices.cpu().numpy().astype(np.int32), top.values.cpu().numpy().astype(np.float32)
+                # The answer's last token is the end of the answer: the teacher reading the book has no
+                # reason to stop there, the app does.  Its target is that token for certain (the KL
+                # becomes the cross-entropy of ending the answer).
+                end = self.items[i].answer_ids[-1]
+                others = [t for t in ids[-1] if t != end][:k - 1]
+                ids[-1] = [end, *others]
+                logp[-1] = [0.0] + [-1e4] * len(others)
+                self.teacher[i] = (ids, logp)
 
     def _save_shard(self, path: Path, members: list[int]) -> None:
         import io

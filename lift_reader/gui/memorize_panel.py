@@ -301,6 +301,11 @@ class MemorizePanel(QWidget):
         self._show_progress(event)
 
     def _show_progress(self, event) -> None:
+        if event.kind == "stage":  # the study stage's reading pass, before the first training step
+            self.progress.setValue(round(100 * event.stage_done / max(1, event.stage_total)))
+            self.progress.setFormat(f"%p%  ·  {event.message}")
+            self.stats_label.setText(f"{event.message}\nthen {event.total_steps:,} training steps")
+            return
         self.progress.setValue(round(event.fraction * 100))
         self.progress.setFormat(f"%p%  ·  step {event.step:,} / {event.total_steps:,}")
         self.plot.set_total_steps(event.total_steps)

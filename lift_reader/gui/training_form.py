@@ -1,5 +1,5 @@
 """The memorize knobs a reader may turn: epochs, segment length, learning rate, LoRA rank, and the recipe's
-auxiliary tasks and contextualized segments.
+study stage, auxiliary tasks and contextualized segments.
 
 Used by the Memorize panel (this run) and the Settings dialog (the defaults).
 Values are checked by ``MemorizeSettings`` itself, so the rules live in one place.
@@ -33,25 +33,31 @@ class TrainingForm(QWidget):
                                         toolTip="Train each passage after a short excerpt of the book, the way "
                                                 "questions are asked (about 30% slower; answers with retrieved "
                                                 "passages measured better, see docs/EVAL.md)")
+        self.study = QCheckBox("Study questions about every part of the book",
+                               toolTip="Before training, the model reads the book and answers questions about "
+                                       "each passage; the adapter learns to give those answers without the "
+                                       "book (see docs/EVAL.md)")
         layout = QFormLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addRow("Epochs", self.epochs)
         layout.addRow("Segment length", self.segment_length)
         layout.addRow("Learning rate", self.learning_rate)
         layout.addRow("LoRA rank", self.lora_rank)
+        layout.addRow("", self.study)
         layout.addRow("", self.aux_tasks)
         layout.addRow("", self.contextualized)
         for spin in (self.epochs, self.segment_length, self.lora_rank):
             spin.valueChanged.connect(self.changed)
         self.learning_rate.textChanged.connect(self.changed)
         self.aux_tasks.toggled.connect(self.changed)
+        self.study.toggled.connect(self.changed)
         self.contextualized.toggled.connect(self.changed)
 
     def set_settings(self, settings: MemorizeSettings) -> None:
         """Show ``settings``; fields not in the form keep its values when read back."""
         self._base = settings
         widgets = (self.epochs, self.segment_length, self.learning_rate, self.lora_rank, self.aux_tasks,
-                   self.contextualized)
+                   self.contextualized, self.study)
         for widget in widgets:
             widget.blockSignals(True)
         self.epochs.setValue(settings.epochs)
@@ -60,6 +66,7 @@ class TrainingForm(QWidget):
         self.lora_rank.setValue(settings.lora_rank)
         self.aux_tasks.setChecked(settings.aux_tasks)
         self.contextualized.setChecked(settings.contextualized)
+        self.study.setChecked(settings.study)
         for widget in widgets:
             widget.blockSignals(False)
         self.changed.emit()
@@ -72,7 +79,8 @@ class TrainingForm(QWidget):
             raise BadInputError("the learning rate must be a number such as 2e-4") from None
         return dict(epochs=self.epochs.value(), segment_length=self.segment_length.value(),
                     learning_rate=learning_rate, lora_rank=self.lora_rank.value(),
-                    aux_tasks=self.aux_tasks.isChecked(), contextualized=self.contextualized.isChecked())
+                    aux_tasks=self.aux_tasks.isChecked(), contextualized=self.contextualized.isChecked(),
+                    study=self.study.isChecked())
 
     def settings(self) -> MemorizeSettings:
         """The settings to train with; raises BadInputError with a readable message."""

@@ -121,25 +121,22 @@ def test_cost_curve(tmp_path):
     assert (tmp_path / f"{cc.NAME}-latest.png").stat().st_size > 1000
 
 
-def test_recipe_sweep_variants_change_one_flag_and_reuse_matching_scores(tmp_path):
+def test_recipe_sweep_variants_spell_out_their_settings_and_reuse_matching_scores(tmp_path):
+    from dataclasses import replace
+
     import recipe_sweep as rs
+
+    from lift_reader.cli import build_parser
+    from lift_reader.cli_commands import _memorize_settings
 
     default = rs.recipe({})
     assert default == rs.DEFAULT_RECIPE
-    def parsed(flags):
-        out, i = {}, 0
-        while i < len(flags):
-            value = flags[i + 1] if i + 1 < len(flags) and not flags[i + 1].startswith("--") else True
-            out[flags[i]] = value
-            i += 1 if value is True else 2
-        return out
-
-    base = parsed(default)
+    parser = build_parser()
     for name, (_, overrides) in rs.VARIANTS.items():
-        flags = parsed(rs.recipe(overrides))
-        # Each variant differs from the default in exactly one flag (none for the default itself).
-        changed = {f for f in flags.keys() | base.keys() if flags.get(f) != base.get(f)}
-        assert len(changed) == (1 if overrides else 0), name
+        # The flags a variant runs with give, through the real eval parser, exactly the default recipe
+        # with the variant's changes: nothing more, nothing less.
+        args = parser.parse_args(["eval", "questions.jsonl", *rs.recipe(overrides)])
+        assert _memorize_settings(args, "cpu") == replace(rs.DEFAULT_SETTINGS, **overrides), name
     # Scores are copied from the first source that has the document, never over existing ones.
     first, second = tmp_path / "a.json", tmp_path / "b.json"
     first.write_text(json.dumps({"documents": [{"doc_id": "other", "conditions": {}}]}))

@@ -149,8 +149,9 @@ def test_the_teacher_reads_without_the_adapter_and_with_the_window(ferry_book, t
         logits = lm.model(input_ids=torch.tensor([prompt + answer])).logits[0, len(prompt) - 1:-1].float()
     expected = torch.log_softmax(logits, -1).topk(settings.study_top_k, -1)
     ids, logp = study.teacher[3]
-    assert np.array_equal(ids, expected.indices.numpy())
-    assert np.allclose(logp, expected.values.numpy(), atol=1e-4)
+    # Every answer token but the last (the end of the answer, whose target is set: see the next test).
+    assert np.array_equal(ids[:-1], expected.indices.numpy()[:-1])
+    assert np.allclose(logp[:-1], expected.values.numpy()[:-1], atol=1e-4)
 
 
 def test_segment_weight_zero_trains_study_items_only(ferry_book):
@@ -164,3 +165,21 @@ def test_segment_weight_zero_trains_study_items_only(ferry_book):
 def test_settings_without_study_keep_their_training_key():
     assert MemorizeSettings().training_key() == MemorizeSettings(study=False, segment_weight=1.0).training_key()
     assert MemorizeSettings(study=True).training_key() != MemorizeSettings().training_key()
+
+
+def test_study_answers_end_with_a_stop_string_and_the_teacher_ends_them_for_certain(ferry_book, tmp_path):
+    from lift_reader.core.prompts import BASE_MODEL_STOPS
+    from lift_reader.core.study import ANSWER_END, StudySet
+
+    ws, record = ferry_book
+    settings = MemorizeSettings(**STUDY)
+    book, lm = ws.book_text(record), ws.lm
+    assert ANSWER_END in BASE_MODEL_STOPS
+    study = StudySet.build(lm, book, ws.book_tokens(record), settings, model_fingerprint="x")
+    for _ in study.read_with_teacher(lm, book, tmp_path):
+        pass
+    end = lm.tokenizer(ANSWER_END, add_special_tokens=False)["input_ids"]
+    for item, (ids, logp) in zip(study.items, study.teacher):
+        assert item.answer_ids[-len(end):] == end
+        assert ids[-1, 0] == item.answer_ids[-1] and logp[-1, 0] == 0.0
+        assert len(set(ids[-1].tolist())) == len(ids[-1])  # still k distinct tokens: the rest bucket stays right

@@ -287,3 +287,25 @@ def test_a_run_that_fails_is_announced_too(qtbot, window, dialogs):
     window.queue.failed.emit(record.content_hash, LiftReaderError("the disk is full"))
     assert window.statusBar().currentMessage() == f"“{record.title}” was not memorized: the disk is full"
     assert "the disk is full" in dialogs["warnings"].pop()
+
+
+def test_the_study_stage_shows_its_reading_before_training(qtbot, window, prefs, session):
+    from dataclasses import replace
+
+    record = open_book(qtbot, window, SAMPLE_STORY)
+    prefs.set_book_settings(record.content_hash, replace(TINY_RUN, study=True, study_per_1k_tokens=20,
+                                                         study_window_tokens=128, study_top_k=8))
+    with qtbot.waitSignal(window.book_opened, timeout=10_000):
+        window.show_record(record)
+    panel, queue = window.memorize_panel, window.queue
+    assert panel.form.study.isChecked()
+    seen: list[str] = []
+    training: list[str] = []
+    # Connected after the panel: its widgets are up to date when this runs.
+    queue.event.connect(lambda _h, e: (seen if e.kind == "stage" else training).append(panel.progress.format()))
+    with qtbot.waitSignal(queue.done, timeout=120_000) as done:
+        panel.start_button.click()
+    qtbot.waitUntil(lambda: queue.active is None, timeout=5000)
+    assert done.args[1].finished
+    assert seen and all("Reading with the book open" in text for text in seen)
+    assert training and all("step" in text for text in training)  # then the steps, as for any run
