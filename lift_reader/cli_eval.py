@@ -38,9 +38,9 @@ def add_recipe_options(p) -> None:
                         "text, taught by the model reading the passage (docs/EVAL.md)")
     p.add_argument("--study-per-1k", type=float, dest="study_per_1k_tokens",
                    help="with --study: questions per 1,000 book tokens (default 20)")
-    p.add_argument("--study-targets", choices=["distill", "labels"],
-                   help="with --study: distill the reading model's answer distribution (default) or train on "
-                        "the answer tokens")
+    p.add_argument("--study-targets", choices=["distill", "labels", "both"],
+                   help="with --study: distill the reading model's answer distribution (default), train on "
+                        "the answer tokens, or both")
     p.add_argument("--study-answers", choices=["known", "teacher"],
                    help="with --study: answer with the sentence's own words (default) or the reading model's "
                         "greedy answer")

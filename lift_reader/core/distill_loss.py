@@ -61,9 +61,16 @@ def hard_label_loss(student_logits: torch.Tensor, targets: torch.Tensor) -> torc
     return torch.nn.functional.cross_entropy(student_logits, targets)
 
 
-def study_loss(model, batch, *, distill: bool) -> torch.Tensor:
-    """The loss of one batch of study items (``StudyBatch``)."""
+def study_loss(model, batch, *, targets: str) -> torch.Tensor:
+    """The loss of one batch of study items (``StudyBatch``) for ``targets`` distill, labels or both.
+
+    "both" adds the two: the teacher's distribution carries what the reading model makes of the
+    passage, the label the sentence's own words, which a small teacher may not rank first.
+    """
     logits = answer_logits(model, batch.input_ids, batch.attention_mask, batch.labels)
-    if distill:
-        return topk_kl(logits, batch.teacher_ids, batch.teacher_logp)
-    return hard_label_loss(logits, batch.labels[:, 1:][batch.labels[:, 1:] != -100])
+    loss = 0.0
+    if targets in ("distill", "both"):
+        loss = loss + topk_kl(logits, batch.teacher_ids, batch.teacher_logp)
+    if targets in ("labels", "both"):
+        loss = loss + hard_label_loss(logits, batch.labels[:, 1:][batch.labels[:, 1:] != -100])
+    return loss

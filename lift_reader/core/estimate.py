@@ -79,7 +79,7 @@ def study_costs(n_tokens: int, settings: MemorizeSettings) -> tuple[int, int, fl
     items = study_item_count(n_tokens, settings)
     if not items:
         return 0, 0, 0.0
-    teacher = settings.study_targets == "distill" or settings.study_answers == "teacher"
+    teacher = settings.study_targets != "labels" or settings.study_answers == "teacher"
     reading = (2 * n_tokens + items * STUDY_ITEM_TOKENS) * FORWARD_SHARE if teacher else 0.0
     return items, -(-items // settings.study_batch), reading
 

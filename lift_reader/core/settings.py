@@ -26,7 +26,7 @@ SCHEDULES = ("cosine", "linear", "constant")
 _ADDED_LATER = {"aux_reading": False, "contextualized": False, "study": False, "study_per_1k_tokens": 20.0,
                 "study_targets": "distill", "study_answers": "known", "study_top_k": 32,
                 "study_window_tokens": 768, "study_batch": 8, "study_weight": 1.0, "segment_weight": 1.0}
-STUDY_TARGETS = ("distill", "labels")
+STUDY_TARGETS = ("distill", "labels", "both")
 STUDY_ANSWERS = ("known", "teacher")
 
 
@@ -91,7 +91,8 @@ class MemorizeSettings:
     study_per_1k_tokens: float = 20.0
     """Study questions per thousand book tokens."""
     study_targets: str = "distill"
-    """"distill": KL to the reading model's top-k answer distribution; "labels": cross-entropy on the answer."""
+    """"distill": KL to the reading model's top-k answer distribution; "labels": cross-entropy on the answer;
+    "both": their sum."""
     study_answers: str = "known"
     """Answer tokens: "known" (the answer the sentence gives) or "teacher" (the reading model's greedy answer)."""
     study_top_k: int = 32

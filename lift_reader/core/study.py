@@ -135,7 +135,7 @@ class StudySet:
 
     @property
     def distill(self) -> bool:
-        return self.settings.study_targets == "distill"
+        return self.settings.study_targets in ("distill", "both")
 
     @property
     def needs_teacher(self) -> bool:
@@ -253,7 +253,7 @@ class StudySet:
 
     def _load_shard(self, path: Path, members: list[int]) -> bool:
         try:
-            with np.load(path) as data:
+            with np.load(path, allow_pickle=False) as data:
                 if data["members"].tolist() != members:
                     return False
                 bounds = np.concatenate([[0], np.cumsum(data["lengths"])])

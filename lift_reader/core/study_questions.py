@@ -9,8 +9,9 @@ directions, in the app's answer format:
 - *subject*: "Kit Amberly found the ledger." -> "Who found the ledger?" -> "Kit Amberly";
 - *echo*: the sentence with one fact replaced by a question word, kept in
   place: "The keeper kept how many lamps in the tower?" -> "eleven";
-- *predicate*: split after the first "is/was/called/named ..." verb:
-  "The ship was called what?" -> "the Hesper Lark";
+- *predicate*: on each clause, after its first "is/was/called/named ..." verb, in place and moved
+  to the front: "The ship was called what?", "What was the ship called?" -> "the Hesper Lark";
+  a passive with its agent asked in the active: "Who painted the door?" -> "Ezra Colville";
 - *about*: "What does the book say about Kit Amberly?" -> the sentence;
 - *after*: "What happened after this: ...?" -> the next sentence;
 - *cloze*: the sentence with the fact blanked -> the fact.
@@ -45,7 +46,8 @@ every some no not one two three yes oh ah well now still just even only both eit
 most few several other another chapter part book section mr mrs ms miss dr sir lady lord saint st""".split())
 _TITLES = frozenset("captain mr mrs ms miss dr doctor sir lady lord king queen prince princess professor "
                     "father mother uncle aunt old little saint st president general colonel major".split())
-_PREDICATE_VERB = re.compile(r"\s(is|was|are|were|became|becomes|remained|(?:is|was|were|are) (?:called|named|known as)|"
+# Longest first: "was called" must not stop at "was".
+_PREDICATE_VERB = re.compile(r"\s((?:is|was|were|are) (?:called|named|known as)|is|was|are|were|became|becomes|remained|"
                              r"called|named)\s")
 _WHERE_PREPOSITIONS = ("in", "at", "near", "to", "from")
 
@@ -140,6 +142,8 @@ def _question_word(sentence: str, fact: _Fact) -> tuple[str, int]:
         return "what year", fact.start
     if fact.kind == "number":
         return "how many", fact.start
+    if last_word == "of" and fact.kind == "name":
+        return "what", fact.start
     if last_word in _WHERE_PREPOSITIONS and fact.text.split(" ")[0].lower() != "the" \
             and not fact.text.endswith(("'s", "’s")):
         return "where", fact.start - len(last_word) - 1
@@ -173,17 +177,67 @@ def _echo_question(sentence: str, fact: _Fact) -> tuple[str, str] | None:
     return body[0].upper() + body[1:] + "?", answer
 
 
-def _predicate_question(sentence: str) -> tuple[str, str] | None:
-    """"The ship was called the Hesper Lark, and ..." -> ("The ship was called what?", "the Hesper Lark")."""
-    match = _PREDICATE_VERB.search(sentence)
-    if match is None or match.start() < 3:
+_CLAUSE_BREAK = re.compile(r"[;:]\s|,\s(?=(?:and|but|so|yet|while|whereas)\s)|\s(?:because|although|though)\s")
+_LEADING_CLAUSE = re.compile(r"^.*?\b(?:that|whether)\s+", re.I)
+_PASSIVE = re.compile(r"^(?P<patient>.{3,80}?)\s(?:was|were|had been|has been|have been|is|are)\s(?P<verb>[a-z]+(?:ed|en|t))"
+                      r"\b(?P<rest>[^,;]*?)\sby\s(?:(?:a|an|the)\s[a-z]+\s(?:named|called)\s)?(?P<agent>(?:the\s)?[A-Z][\w'’]*"
+                      r"(?:\s[A-Z][\w'’]*)*)")
+
+
+def clauses(sentence: str) -> list[str]:
+    """The sentence's main clauses ("X had a dog, and the dog was called Pilot" -> two)."""
+    parts = [_clean_end(p).strip(" ,") for p in _CLAUSE_BREAK.split(sentence)]
+    parts = [re.sub(r"^(?:and|but|so|yet|while|whereas)\s", "", p) for p in parts]
+    return [p[0].upper() + p[1:] for p in parts if len(p.split()) >= 3]
+
+
+def _noun_phrase(words: str) -> str | None:
+    """``words`` as the subject of a question, or None when it does not look like a noun phrase."""
+    words = _LEADING_CLAUSE.sub("", words).strip()
+    if not words or len(words.split()) > 8 or "," in words or '"' in words:
         return None
-    subject = sentence[:match.end()].strip()
-    predicate = re.split(r"[,;:]|\s(?:and|but|because|which|who|when|while)\s", sentence[match.end():], maxsplit=1)[0]
-    predicate = _clean_end(predicate)
-    if not (1 <= len(predicate.split()) <= 8) or len(subject.split()) > 14 or "," in subject:
+    first = words.split(" ")[0]
+    keep_capital = first in ("I",) or (first[0].isupper() and first.lower() not in _NOT_NAMES)
+    return words if keep_capital else first.lower() + words[len(first):]
+
+
+def _predicate_questions(sentence: str) -> list[tuple[str, str]]:
+    """Questions on each clause's predicate.
+
+    "The dog was called Pilot" -> "The dog was called what?" and "What was the dog called?";
+    "The Editor's favourite dish was eel pie" -> "What was the Editor's favourite dish?".
+    """
+    made: list[tuple[str, str]] = []
+    for clause in clauses(sentence):
+        match = _PREDICATE_VERB.search(clause)
+        if match is None or match.start() < 3:
+            continue
+        subject = clause[:match.start()].strip()
+        predicate = re.split(r",|\s(?:and|but|which|who|when|while)\s", clause[match.end():], maxsplit=1)[0]
+        predicate = _clean_end(predicate)
+        if not (1 <= len(predicate.split()) <= 8) or len(subject.split()) > 14:
+            continue
+        verb = match.group(1)
+        made.append((f"{clause[:match.end()].strip()} what?", predicate))
+        phrase = _noun_phrase(subject)
+        if phrase is not None:
+            be, _, participle = verb.partition(" ")
+            a_name = not participle and all(w[:1].isupper() for w in predicate.split() if w.lower() != "the")
+            made.append((f"{'Who' if a_name else 'What'} {be} {phrase}{' ' + participle if participle else ''}?",
+                         predicate))
+    return made
+
+
+def _passive_question(sentence: str) -> tuple[str, str] | None:
+    """"The door had been painted yellow by a carpenter named Ezra Colville." ->
+    ("Who painted the door yellow?", "Ezra Colville")."""
+    match = _PASSIVE.search(_clean_end(sentence))
+    if match is None:
         return None
-    return f"{subject} what?", predicate
+    patient = _noun_phrase(match.group("patient"))
+    if patient is None:
+        return None
+    return f"Who {match.group('verb')} {patient}{match.group('rest')}?", match.group("agent")
 
 
 def _about_question(fact: _Fact, sentence: str) -> tuple[str, str] | None:
@@ -212,9 +266,11 @@ def sentence_questions(sentence: str, following: str | None, rng: np.random.Gene
         for kind, made in (("subject", _subject_question(sentence, fact)), ("echo", _echo_question(sentence, fact))):
             if made is not None:
                 direct.append((made[0], made[1], kind))
-    predicate = _predicate_question(sentence)
-    if predicate is not None and all(predicate[1] != answer for _, answer, _ in direct):
-        direct.insert(min(1, len(direct)), (predicate[0], predicate[1], "predicate"))
+    passive = _passive_question(sentence)
+    if passive is not None:
+        direct.insert(0, (*passive, "subject"))
+    for k, (question, answer) in enumerate(_predicate_questions(sentence)):
+        direct.insert(min(1 + k, len(direct)), (question, answer, "predicate"))
     other: list[tuple[str, str, str]] = []
     if order:
         about = _about_question(order[0], sentence)

@@ -338,7 +338,7 @@ class MemorizeJob:
         tokenizer = self.lm.tokenizer
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id or 0)
         batch = self.study.batch(unit.study, device, pad)
-        return study_loss(model, batch, distill=self.study.distill), int(batch.attention_mask.sum())
+        return study_loss(model, batch, targets=self.settings.study_targets), int(batch.attention_mask.sum())
 
     def _fit_to_gpu_memory(self, model, device) -> TrainEvent:
         """Split micro-batches and turn gradient checkpointing on only as far as free VRAM needs."""

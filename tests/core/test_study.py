@@ -29,6 +29,22 @@ def test_possessives_and_places_get_their_own_question_words():
     assert ("Filby's sister lived where with two cats?", "in Marrowcombe") in pairs
 
 
+def test_clauses_are_asked_with_the_question_word_moved_to_the_front():
+    made = sentence_questions("The keeper had a grey cat, and the cat was called Marzipan.", None,
+                              np.random.default_rng(0))
+    pairs = {(q, a) for q, a, _ in made}
+    assert ("What was the cat called?", "Marzipan") in pairs
+    assert ("The cat was called what?", "Marzipan") in pairs
+    made = sentence_questions("Everyone knew that the keeper's favourite dish was eel pie.", None,
+                              np.random.default_rng(0))
+    assert ("What was the keeper's favourite dish?", "eel pie") in {(q, a) for q, a, _ in made}
+
+
+def test_a_passive_is_asked_in_the_active():
+    made = sentence_questions("The lamp had been mended by a tinker named Abel Quist.", None, np.random.default_rng(0))
+    assert made[0] == ("Who mended the lamp?", "Abel Quist", "subject")
+
+
 def test_sentence_initial_words_are_names_only_if_the_book_uses_them_inside_sentences():
     names = name_lexicon("Then Kit went home. He met Kit at the gate. Nothing happened.")
     assert "Kit" in names and "Nothing" not in names and "Then" not in names
@@ -74,7 +90,7 @@ def test_topk_kl_gradient_pulls_the_student_toward_the_teacher():
     assert float(topk_kl(student, teacher.indices, teacher.values)) < 0.05
 
 
-@pytest.mark.parametrize("targets", ["distill", "labels"])
+@pytest.mark.parametrize("targets", ["distill", "labels", "both"])
 def test_memorize_with_study_trains_and_saves(ferry_book, targets):
     ws, record = ferry_book
     settings = MemorizeSettings(**STUDY, study_targets=targets)
@@ -82,7 +98,7 @@ def test_memorize_with_study_trains_and_saves(ferry_book, targets):
     kinds = [e.kind for e in events]
     assert kinds[-1] == "done"
     reading = [e for e in events if e.kind == "stage"]
-    if targets == "distill":
+    if targets != "labels":
         assert reading and reading[-1].stage_done == reading[-1].stage_total > 0
         assert reading[-1].message.startswith("Reading with the book open")
     else:
