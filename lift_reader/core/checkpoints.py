@@ -73,14 +73,35 @@ def save_checkpoint(folder: Path, state: RunState, weights: dict[str, torch.Tens
 def read_state(folder: Path) -> RunState | None:
     """The saved progress, or None when there is no usable checkpoint."""
     recover_folder(folder)  # a crash between the two renames of a save leaves it aside
-    path = folder / STATE_FILE
+    return _saved_state(folder)
+
+
+def _saved_state(folder: Path) -> RunState | None:
+    """``read_state`` without putting back an interrupted save (that could race a save still running)."""
     # All four files or no run: a folder half deleted by a killed clean-up must not look resumable.
     if not all((folder / name).is_file() for name in (STATE_FILE, WEIGHTS_FILE, OPTIMIZER_FILE, RNG_FILE)):
         return None
     try:
-        return RunState(**json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, TypeError):
+        return RunState(**json.loads((folder / STATE_FILE).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):  # OSError: removed meanwhile
         return None
+
+
+def list_runs(root: Path) -> list[RunState]:
+    """The runs with a usable checkpoint in ``root``, the most recently saved first.
+
+    Reads only: safe beside a run that is saving one (``sweep_checkpoints``
+    repairs what a crash left; a folder caught mid-swap is just not listed).
+    """
+    saved = []
+    for folder in _run_folders(root):
+        state = _saved_state(folder)
+        if state is not None:
+            try:
+                saved.append(((folder / STATE_FILE).stat().st_mtime, state))
+            except OSError:
+                continue
+    return [state for _when, state in sorted(saved, key=lambda pair: pair[0], reverse=True)]
 
 
 def load_checkpoint(folder: Path, weights, optimizer) -> RunState:
@@ -150,11 +171,17 @@ def sweep_checkpoints(root: Path, is_orphan: Callable[[Path, RunState], bool] | 
       saved after its last checkpoint).
     """
     removed = sweep_leftovers(root)
-    if not root.is_dir():
-        return removed
-    for folder in (c for c in root.iterdir() if not c.name.startswith(".") and c.is_dir()):
+    for folder in _run_folders(root):
         state = read_state(folder)
         if state is None or (is_orphan is not None and is_orphan(folder, state)):
             remove_checkpoint(folder)
             removed.append(folder)
     return removed
+
+
+def _run_folders(root: Path) -> list[Path]:
+    """The checkpoint folders in ``root`` (hidden ones are a save's or a clean-up's leftovers)."""
+    try:
+        return [c for c in root.iterdir() if not c.name.startswith(".") and c.is_dir()]
+    except OSError:  # no checkpoints yet
+        return []

@@ -48,6 +48,22 @@ class MemorizeOutcome:
     final_loss: float | None
 
 
+@dataclass(frozen=True)
+class PausedRun:
+    """A stopped memorize run that Resume can continue: a library book, the loaded base model,
+    and the settings saved in its checkpoint (the ones Resume must use)."""
+
+    record: BookRecord
+    settings: MemorizeSettings
+    step: int
+    total_steps: int
+    loss_curve: tuple[tuple[int, float], ...]  # every step so far: a resumed run's plot starts with them
+
+    @property
+    def fraction(self) -> float:
+        return self.step / self.total_steps if self.total_steps else 0.0
+
+
 class Workspace:
     """Library + one loaded model: every user-level operation of LIFT Reader."""
 
@@ -274,6 +290,31 @@ class Workspace:
         from lift_reader.core.checkpoints import read_state
 
         return read_state(self._checkpoint_folder(record, settings)) is not None
+
+    def paused_runs(self, fingerprint: str | None = None) -> list[PausedRun]:
+        """Stopped runs of library books that Resume can continue on the base model with ``fingerprint``
+        (default: the loaded one), the most recently saved first.
+
+        Only reads checkpoint folders, so it may run beside a memorize run (the app lists them
+        when it starts and whenever a run stops); what is not a run is ``sweep_checkpoints``' job.
+        """
+        from lift_reader.core.checkpoints import list_runs
+
+        fingerprint = fingerprint or self.lm.identity.fingerprint
+        books = {b.content_hash: b for b in self.library.list_books()}
+        runs = []
+        for state in list_runs(checkpoints_dir()):
+            record = books.get(state.book_hash)
+            if record is None or state.finished:
+                continue
+            try:
+                settings = MemorizeSettings.from_dict(state.settings)
+            except (LiftReaderError, TypeError, ValueError):  # saved by a version whose settings no longer hold
+                continue
+            if job_key(record.content_hash, fingerprint, settings) == state.job_key:  # else another base model's
+                curve = tuple((int(step), float(loss)) for step, loss in state.loss_curve)
+                runs.append(PausedRun(record, settings, state.step, state.total_steps, curve))
+        return runs
 
     def discard_checkpoint(self, record: BookRecord, settings: MemorizeSettings) -> None:
         """Forget a stopped run (the user cancelled it for good)."""

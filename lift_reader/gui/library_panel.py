@@ -13,11 +13,15 @@ from lift_reader.workers.session import Session
 _HASH_ROLE = Qt.ItemDataRole.UserRole
 
 
-def memorize_state(record: BookRecord, live_state: str | None) -> str:
-    """One line: memorizing 42% / queued / memorized (adapter) / not memorized."""
+def memorize_state(record: BookRecord, live_state: str | None, paused_fraction: float | None = None) -> str:
+    """One line: memorizing 42% / queued / paused at 40% / memorized (adapter) / not memorized."""
     if live_state:
         return live_state
-    return f"memorized ({record.active_adapter})" if record.active_adapter else "not memorized"
+    memorized = f"memorized ({record.active_adapter})" if record.active_adapter else ""
+    if paused_fraction is not None:
+        paused = f"paused at {paused_fraction:.0%}"
+        return f"{memorized}; a new run {paused}" if memorized else paused
+    return memorized or "not memorized"
 
 
 class LibraryPanel(QWidget):
@@ -31,6 +35,7 @@ class LibraryPanel(QWidget):
         self.session = session
         self.records: dict[str, BookRecord] = {}
         self._live_states: dict[str, str] = {}  # content hash -> "memorizing 42%", "queued", ...
+        self._paused: dict[str, float] = {}  # content hash -> how far its paused run got (0..1)
         self._covers: dict[str, QIcon] = {}
         self._covers_pending: set[str] = set()
 
@@ -76,7 +81,9 @@ class LibraryPanel(QWidget):
     def _item_text(self, record: BookRecord) -> str:
         by = record.author or record.format.upper()
         pages = f"{record.pages} page{'s' if record.pages != 1 else ''}"
-        return f"{record.title}\n{by} · {pages}\n{memorize_state(record, self._live_states.get(record.content_hash))}"
+        h = record.content_hash
+        state = memorize_state(record, self._live_states.get(h), self._paused.get(h))
+        return f"{record.title}\n{by} · {pages}\n{state}"
 
     def set_live_state(self, content_hash: str, state: str | None) -> None:
         """Show a running state (memorizing 42%, queued) instead of the stored one."""
@@ -84,6 +91,16 @@ class LibraryPanel(QWidget):
             self._live_states[content_hash] = state
         else:
             self._live_states.pop(content_hash, None)
+        self._update_text(content_hash)
+
+    def set_paused(self, fractions: dict[str, float]) -> None:
+        """The books with a run Resume can continue, and how far each got (replaces the previous set)."""
+        changed = set(fractions) | set(self._paused)
+        self._paused = dict(fractions)
+        for content_hash in changed:
+            self._update_text(content_hash)
+
+    def _update_text(self, content_hash: str) -> None:
         item = self._item(content_hash)
         if item is not None and content_hash in self.records:
             item.setText(self._item_text(self.records[content_hash]))

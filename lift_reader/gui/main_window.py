@@ -21,6 +21,7 @@ from lift_reader.gui.menus import Menus, open_book_dialog
 from lift_reader.gui.notifier import Notifier
 from lift_reader.gui.preferences import Preferences
 from lift_reader.gui.reader.reader_widget import ReaderWidget
+from lift_reader.gui.resume_notice import ResumeNotice
 from lift_reader.gui.status import StatusArea
 from lift_reader.gui.toc_panel import TocPanel
 from lift_reader.store.records import BookRecord
@@ -51,6 +52,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.chat_panel, "Chat")
         self.status = StatusArea(self.statusBar(), session)
         self.notifier = Notifier(self)
+        self.resume_notice = ResumeNotice()
+        self._offer_resume = True  # the first paused runs found are those of earlier starts: offered once
         self._save_page_timer = QTimer(self, singleShot=True, interval=_SAVE_PAGE_MS, timeout=self._save_page)
 
         left = QSplitter(Qt.Orientation.Vertical)
@@ -67,7 +70,8 @@ class MainWindow(QMainWindow):
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(4, 4, 4, 0)
-        layout.addWidget(self.splitter)
+        layout.addWidget(self.resume_notice)
+        layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
         self.menus = Menus(self)
         self._connect()
@@ -86,6 +90,8 @@ class MainWindow(QMainWindow):
         self.queue.changed.connect(self._on_queue_changed)
         self.queue.done.connect(self._on_memorize_done)
         self.queue.failed.connect(self._on_memorize_failed)
+        self.queue.paused_changed.connect(self._on_paused_runs_changed)
+        self.resume_notice.resume_requested.connect(self._on_resume_requested)
         # A bound method, not a lambda: the session outlives the window, and Qt drops
         # connections to a deleted receiver's methods only.
         self.session.model_failed.connect(self._on_model_failed)
@@ -199,6 +205,26 @@ class MainWindow(QMainWindow):
     def _on_queue_changed(self, content_hash: str) -> None:
         run = self.queue.run_for(content_hash)
         self.library_panel.set_live_state(content_hash, run.describe() if run else None)
+        self._update_resume_notice()
+
+    def _on_paused_runs_changed(self) -> None:
+        self.library_panel.set_paused({h: paused.fraction for h, paused in self.queue.paused.items()})
+        if self._offer_resume and self.queue.paused_known:
+            self._offer_resume = False
+            self.resume_notice.offer(list(self.queue.paused.values()))
+        self._update_resume_notice()
+
+    def _update_resume_notice(self) -> None:
+        """Offer only runs still paused and not queued meanwhile (from the Memorize tab, say)."""
+        self.resume_notice.retain({h for h in self.queue.paused if self.queue.run_for(h) is None})
+
+    def _on_resume_requested(self, paused) -> None:
+        """Resume from the start-up notice: the book in the Memorize tab, with its checkpoint's settings."""
+        record = self.library_panel.records.get(paused.record.content_hash)
+        if record is None:  # removed from the library meanwhile
+            return
+        self._on_memorize_requested(record)
+        self.memorize_panel.resume(paused)
 
     def _title_of(self, content_hash: str) -> str:
         record = self.library_panel.records.get(content_hash)

@@ -3,9 +3,10 @@ training settings folded away under "Advanced" (the app's recipe suits a first r
 
 The panel shows one book (the one in the reader); runs themselves belong to
 the ``MemorizeQueue``, so switching books, or queueing several, never stops
-one.  Pause keeps a checkpoint that Resume continues, also after a restart:
-the book's last settings are remembered because the checkpoint belongs to
-them.  "Only up to the current page" memorizes the book as far as the reader
+one.  Pause keeps a checkpoint that Resume continues, also after a restart,
+with the settings saved in it (the queue reads the paused runs from their
+checkpoints); a paused book shows where it stopped and its loss curve so far.
+"Only up to the current page" memorizes the book as far as the reader
 has read (spoiler-safe), following the page open in the reader.
 """
 
@@ -53,7 +54,6 @@ class MemorizePanel(QWidget):
         super().__init__(parent)
         self.session, self.queue, self.prefs = session, queue, prefs
         self.record: BookRecord | None = None
-        self.has_checkpoint = False
         self._estimate_job: Worker | None = None
         self._estimate_again = False
         self.estimate = None  # the MemorizeEstimate shown, made for the settings in _estimate_settings
@@ -105,6 +105,8 @@ class MemorizePanel(QWidget):
         queue.changed.connect(self._on_queue_changed)
         queue.event.connect(self._on_train_event)
         queue.stopped.connect(self._on_run_stopped)
+        queue.removed.connect(self._on_run_removed)
+        queue.paused_changed.connect(self._on_paused_changed)
         session.model_ready.connect(self._on_model_ready)
         self.set_reading_page(1)
         self.show_book(None)
@@ -113,7 +115,6 @@ class MemorizePanel(QWidget):
 
     def show_book(self, record: BookRecord | None) -> None:
         self.record = record
-        self.has_checkpoint = False
         self.estimate = self._estimate_settings = None  # another book's: a new one is asked for below
         self.plot.clear_curve()
         self.progress.setValue(0)
@@ -130,9 +131,10 @@ class MemorizePanel(QWidget):
         if run is not None:
             if run.last_event is not None:
                 self._show_progress(run.last_event)
+        elif self.paused is not None:
+            self._show_paused(self.paused)
         elif record.active_adapter:
             self._show_saved_adapter(record)
-        self._check_checkpoint()
         self._update_buttons()
 
     def set_reading_page(self, page: int) -> None:
@@ -172,25 +174,36 @@ class MemorizePanel(QWidget):
     def _on_model_ready(self, _info) -> None:
         if self.record is not None and self.queue.run_for(self.record.content_hash) is None:
             self._show_settings(self._settings_for(self.record))
-            self._check_checkpoint()
 
-    # --- checkpoint and estimate -----------------------------------------------------
+    # --- a paused run ------------------------------------------------------------------
 
-    def _check_checkpoint(self) -> None:
-        """Ask (off the GUI thread) whether a paused run of these settings can be resumed."""
-        record = self.record
-        if record is None or self.session.model_info is None:
-            return  # has_checkpoint needs the model's identity: asked again on model_ready
-        settings = self.prefs.book_settings(record.content_hash)
-        if settings is None:
+    @property
+    def paused(self):
+        """The book's paused run (core.workspace.PausedRun) that Resume continues, if any."""
+        return self.queue.paused.get(self.record.content_hash) if self.record is not None else None
+
+    @property
+    def has_checkpoint(self) -> bool:
+        return self.paused is not None
+
+    def _show_paused(self, paused) -> None:
+        """Where the paused run stopped, with its loss curve so far (also after a restart)."""
+        self.plot.set_curve(list(paused.loss_curve))
+        self.plot.set_total_steps(paused.total_steps)
+        self.progress.setValue(round(paused.fraction * 100))
+        self.progress.setFormat(f"paused at %p%  ·  step {paused.step:,} / {paused.total_steps:,}")
+        self.stats_label.setText(f"Paused at step {paused.step:,} of {paused.total_steps:,}: "
+                                 "Resume continues from there.")
+
+    def _on_paused_changed(self) -> None:
+        if self.record is None or self.queue.run_for(self.record.content_hash) is not None:
             return
-        self.session.book_job(jobs.has_checkpoint, record, settings, label="Looking for a checkpoint", owner=self,
-                              on_done=lambda found, h=record.content_hash: self._on_checkpoint_checked(h, found))
+        if self.paused is not None:
+            self._show_settings(self.paused.settings)  # what Resume continues with
+            self._show_paused(self.paused)
+        self._update_buttons()
 
-    def _on_checkpoint_checked(self, content_hash: str, found: bool) -> None:
-        if self.record is not None and self.record.content_hash == content_hash:
-            self.has_checkpoint = bool(found)
-            self._update_buttons()
+    # --- estimate ----------------------------------------------------------------------
 
     def _request_estimate(self) -> None:
         if self.record is None or self.queue.run_for(self.record.content_hash) is not None:
@@ -257,18 +270,23 @@ class MemorizePanel(QWidget):
         self._enqueue(settings, resume=False)
 
     def _on_resume_clicked(self) -> None:
-        settings = self.prefs.book_settings(self.record.content_hash) if self.record else None
-        if settings is not None:
-            self._enqueue(settings, resume=True)
+        if self.paused is not None:
+            self.resume(self.paused)
+
+    def resume(self, paused) -> None:
+        """Continue a paused run of the book shown, with the settings saved in its checkpoint."""
+        if self.record is None or self.record.content_hash != paused.record.content_hash:
+            return
+        self._show_settings(paused.settings)
+        self._enqueue(paused.settings, resume=True)
 
     def _enqueue(self, settings, *, resume: bool) -> None:
         self.prefs.set_book_settings(self.record.content_hash, settings)
-        if not resume:
-            self.plot.clear_curve()
         self.stats_label.setText("Waiting for the model…" if self.session.lane.busy else "Preparing…")
         # The estimate stands in for the time left until the run has measured its own speed.
         matches = self.estimate is not None and self._estimate_settings == settings
         self.queue.enqueue(self.record, settings, resume=resume, estimate_s=self.estimate.seconds if matches else None)
+        self.plot.set_curve(self.queue.loss_curve(self.record.content_hash))  # a resumed run's so far, else none
 
     def _on_pause_clicked(self) -> None:
         if self.record is not None:
@@ -280,12 +298,8 @@ class MemorizePanel(QWidget):
         if self.queue.run_for(self.record.content_hash) is not None:
             self.queue.cancel(self.record.content_hash)
             return
-        settings = self.prefs.book_settings(self.record.content_hash)
-        if self.has_checkpoint and settings is not None:  # a paused run: forget its checkpoint
-            self.session.model_job(jobs.discard_checkpoint, self.record, settings, label="Discarding a checkpoint",
-                                   owner=self, on_finished=self._check_checkpoint)
-            self.has_checkpoint = False
-            self._update_buttons()
+        if self.paused is not None:  # a paused run: forget its checkpoint
+            self.queue.discard(self.record, self.paused.settings)
 
     # --- the run ---------------------------------------------------------------------
 
@@ -322,5 +336,13 @@ class MemorizePanel(QWidget):
 
     def _on_run_stopped(self, content_hash: str, discarded: bool) -> None:
         if self.record is not None and content_hash == self.record.content_hash:
-            self.stats_label.setText("Cancelled." if discarded else "Paused: Resume continues from the checkpoint.")
-            self._check_checkpoint()
+            if discarded:  # the progress is gone: show the book as it is now
+                self.show_book(self.record)
+            # A pause says where it stopped once its checkpoint is read (_on_paused_changed).
+            self.stats_label.setText("Cancelled." if discarded else "Paused.")
+            self._update_buttons()
+
+    def _on_run_removed(self, content_hash: str) -> None:
+        if self.record is not None and content_hash == self.record.content_hash:
+            self.stats_label.setText("Removed from the queue.")
+            self._update_buttons()

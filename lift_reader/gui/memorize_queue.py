@@ -4,12 +4,15 @@ The queue hands one run at a time to the model lane (so a question asked
 meanwhile slips in between two books instead of waiting for all of them),
 keeps each run's progress and loss curve for whichever panel shows it, and
 turns Pause and Cancel into the core's one stop request: Pause keeps the
-checkpoint for Resume, Cancel deletes it.
+checkpoint for Resume, Cancel deletes it.  It also knows the paused runs
+(``paused``, read from their checkpoints: also runs stopped before the app last
+quit or was killed), after sweeping what a crash left when the app starts.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
@@ -19,6 +22,9 @@ from lift_reader.store.records import BookRecord
 from lift_reader.workers import jobs
 from lift_reader.workers.background import Worker
 from lift_reader.workers.session import Session
+
+if TYPE_CHECKING:  # for annotations only: the GUI gets these from workers, never imports the Workspace
+    from lift_reader.core.workspace import PausedRun
 
 
 @dataclass
@@ -57,7 +63,9 @@ class MemorizeQueue(QObject):
     event = Signal(str, object)  # content hash, TrainEvent
     done = Signal(str, object)  # content hash, MemorizeOutcome (its adapter is saved and active)
     stopped = Signal(str, bool)  # content hash, whether the checkpoint was discarded
+    removed = Signal(str)  # content hash: taken out of the queue before it began (nothing trained, nothing saved)
     failed = Signal(str, object)  # content hash, exception
+    paused_changed = Signal()  # ``paused`` was read again from the checkpoints
 
     def __init__(self, session: Session, parent: QObject | None = None):
         super().__init__(parent)
@@ -65,6 +73,15 @@ class MemorizeQueue(QObject):
         self._runs: dict[str, MemorizeRun] = {}  # insertion order is the queue order
         # Each book's loss curve in this session: kept across Pause and Resume.
         self._curves: dict[str, list[tuple[int, float]]] = {}
+        # Stopped runs Resume can continue, by book (the newest when a book has several).
+        self.paused: dict[str, PausedRun] = {}
+        self.paused_known = False  # read at least once since the app started
+        self._swept = False
+        self._paused_asked = 0  # the latest request's number: an older answer arriving late is dropped
+        session.model_ready.connect(self._on_model_ready)
+        # Before any run of this start (the lane is first come, first served); no model needed.
+        session.model_job(jobs.sweep_checkpoints, label="Sweeping old checkpoints", load_model=False, owner=self,
+                          on_finished=self._on_swept)
 
     def run_for(self, content_hash: str) -> MemorizeRun | None:
         return self._runs.get(content_hash)
@@ -88,8 +105,12 @@ class MemorizeQueue(QObject):
             return self._runs[record.content_hash]
         run = MemorizeRun(record, settings, resume, clock=RunClock(estimate_s))
         self._runs[record.content_hash] = run
+        paused = self.paused.get(record.content_hash)
         if not resume:
             self._curves.pop(record.content_hash, None)
+        elif paused is not None and paused.settings.training_key() == settings.training_key():
+            # The whole run so far, also when it was stopped before this start of the app.
+            self._curves[record.content_hash] = list(paused.loss_curve)
         self.changed.emit(record.content_hash)
         self._start_next()
         return run
@@ -108,7 +129,7 @@ class MemorizeQueue(QObject):
             return
         if run.worker is None:  # still waiting its turn: just leave the queue
             del self._runs[content_hash]
-            self.stopped.emit(content_hash, False)
+            self.removed.emit(content_hash)
             self.changed.emit(content_hash)
             return
         run.stopping, run.discard = True, run.discard or discard
@@ -166,16 +187,57 @@ class MemorizeQueue(QObject):
         run = self._runs.pop(content_hash, None)
         if run is None:
             return
+        finished = run.outcome is not None and run.outcome.finished
         if run.error is not None:
             self.failed.emit(content_hash, run.error)
-        elif run.outcome is not None and run.outcome.finished:
+        elif finished:
             self.done.emit(content_hash, run.outcome)
         elif run.discard:
-            self._curves.pop(content_hash, None)
-            self.session.model_job(jobs.discard_checkpoint, run.record, run.settings, owner=self,
-                                   label="Discarding a checkpoint",
-                                   on_finished=lambda: self.stopped.emit(content_hash, True))
+            self.discard(run.record, run.settings)  # reads the paused runs again once the checkpoint is gone
         else:  # paused, or withdrawn from the lane before it began
             self.stopped.emit(content_hash, False)
+        if run.error is not None or finished or not run.discard:
+            self.paused.pop(content_hash, None)  # read again: a pause leaves a checkpoint, a finished run none
+            self.refresh_paused()
         self.changed.emit(content_hash)
         self._start_next()
+
+    def discard(self, record: BookRecord, settings: MemorizeSettings) -> None:
+        """Forget a stopped run (Cancel): its checkpoint goes, then ``stopped(hash, True)``."""
+        content_hash = record.content_hash
+        self._curves.pop(content_hash, None)
+        self.paused.pop(content_hash, None)
+        self.paused_changed.emit()
+
+        def _on_discarded() -> None:
+            self.stopped.emit(content_hash, True)
+            self.refresh_paused()
+
+        self.session.model_job(jobs.discard_checkpoint, record, settings, owner=self,
+                               label="Discarding a checkpoint", on_finished=_on_discarded)
+
+    # --- paused runs -----------------------------------------------------------------
+
+    def refresh_paused(self) -> None:
+        """Read the paused runs again (once the start's sweep is done and the model is known)."""
+        if self._swept and self.session.model_info is not None:
+            self._paused_asked += 1
+            asked = self._paused_asked
+            self.session.book_job(jobs.paused_runs, self.session.model_info.fingerprint, owner=self,
+                                  label="Looking for paused runs",
+                                  on_done=lambda runs: self._on_paused_runs(asked, runs))
+
+    def _on_swept(self) -> None:
+        self._swept = True
+        self.refresh_paused()
+
+    def _on_model_ready(self, _info) -> None:
+        self.refresh_paused()  # the checkpoints that belong to this base model
+
+    def _on_paused_runs(self, asked: int, runs: list[PausedRun]) -> None:
+        if asked != self._paused_asked:
+            return  # a newer request is under way
+        self.paused, self.paused_known = {}, True
+        for paused in runs:  # the newest first: a book's latest run wins
+            self.paused.setdefault(paused.record.content_hash, paused)
+        self.paused_changed.emit()

@@ -107,8 +107,17 @@ def estimate(session: Session, record, settings):
     return session.workspace().estimate(record, settings, probe=False)
 
 
-def has_checkpoint(session: Session, record, settings) -> bool:
-    return session.workspace().has_checkpoint(record, settings)
+def sweep_checkpoints(session: Session) -> list[Path]:
+    """On start: remove what a crash or a removed book left among the checkpoints (in the model lane,
+    like a memorize run's own sweep, so that the two never meet)."""
+    ws = session.workspace()
+    with ws.model_lock:
+        return ws.sweep_checkpoints()
+
+
+def paused_runs(session: Session, fingerprint: str) -> list:
+    """The Workspace's PausedRuns on the base model with ``fingerprint`` (reads files only: no model needed)."""
+    return session.workspace().paused_runs(fingerprint)
 
 
 def discard_checkpoint(session: Session, record, settings) -> None:

@@ -24,12 +24,12 @@ GONE_BOOK = "cd" * 32
 FINGERPRINT = "fp-tiny"
 
 
-def _checkpoint(folder: Path, key: str, step: int = 5, book_hash: str = BOOK) -> Path:
+def _checkpoint(folder: Path, key: str, step: int = 5, book_hash: str = BOOK, **state) -> Path:
     """A checkpoint folder as save_checkpoint leaves it (file contents do not matter here)."""
     folder.mkdir(parents=True)
     for name in (WEIGHTS_FILE, OPTIMIZER_FILE, RNG_FILE):
         (folder / name).write_bytes(b"x")
-    (folder / STATE_FILE).write_text(json.dumps({"job_key": key, "step": step, "book_hash": book_hash}))
+    (folder / STATE_FILE).write_text(json.dumps({"job_key": key, "step": step, "book_hash": book_hash, **state}))
     return folder
 
 
@@ -112,3 +112,27 @@ def test_a_run_started_again_after_its_adapter_was_saved_is_kept(tmp_path):
     os.utime(again / STATE_FILE, (4e9, 4e9))  # written after the adapter
     Workspace(lib).sweep_checkpoints()
     assert read_state(again) is not None
+
+
+def test_paused_runs_are_the_library_books_runs_on_this_base_model_newest_first(tmp_path):
+    lib = Library()
+    lib.add_book(BookRecord(content_hash=BOOK, path=str(tmp_path / "ledger.txt"), title="Ledger"))
+    root = checkpoints_dir()
+    older, newer = MemorizeSettings(epochs=2), MemorizeSettings(epochs=3, learning_rate=5e-4)
+    for settings, step, when in ((older, 4, 1e9), (newer, 7, 2e9)):
+        key = job_key(BOOK, FINGERPRINT, settings)
+        folder = _checkpoint(root / key, key, step=step, total_steps=20, settings=settings.as_dict(),
+                             loss_curve=[[s, 9.0 - s / 10] for s in range(1, step + 1)])
+        os.utime(folder / STATE_FILE, (when, when))
+    other_model = job_key(BOOK, "another-model", older)
+    _checkpoint(root / other_model, other_model, settings=older.as_dict())
+    removed_book = job_key(GONE_BOOK, FINGERPRINT, older)
+    _checkpoint(root / removed_book, removed_book, book_hash=GONE_BOOK, settings=older.as_dict())
+    _checkpoint(root / "half", "half", settings=older.as_dict())
+    (root / "half" / RNG_FILE).unlink()
+
+    runs = Workspace(lib).paused_runs(FINGERPRINT)
+
+    assert [(run.settings, run.step) for run in runs] == [(newer, 7), (older, 4)]  # the settings Resume must use
+    assert runs[0].record.title == "Ledger" and runs[0].fraction == 7 / 20
+    assert runs[0].loss_curve[0] == (1, 8.9) and len(runs[0].loss_curve) == 7
