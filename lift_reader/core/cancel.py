@@ -17,3 +17,7 @@ class CancelToken:
     @property
     def cancelled(self) -> bool:
         return self._event.is_set()
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Block until the flag is set (or ``timeout_s`` passes); whether it is set."""
+        return self._event.wait(timeout_s)

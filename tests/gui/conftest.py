@@ -128,12 +128,27 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture
+def short_story(tmp_path) -> Path:
+    """A book of its own: the sample story's opening (about a page), memorized whole in as few steps as the
+    sample's first page (about 20 of 64 tokens on the tiny model).  For tests that check the adapter a run
+    leaves active: one memorized only up to a page is not made active (issue 15), unless it is the last."""
+    paragraphs = SAMPLE_STORY.read_text(encoding="utf-8").split("\n\n")
+    kept: list[str] = []
+    while paragraphs and sum(map(len, kept)) < 2400:
+        kept.append(paragraphs.pop(0))
+    path = tmp_path / "ledger-opening.txt"
+    path.write_text("\n\n".join(kept) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
 def memorized_story(workspace):
-    """The sample story with a tiny adapter, trained in the test's thread before any window exists."""
+    """The sample story with a tiny adapter over the whole book (its active adapter), trained in the test's
+    thread before any window exists; 8 segments a step keep it to about 20 steps."""
     from lift_reader.core.settings import MemorizeSettings
 
     record = workspace.add_book(SAMPLE_STORY)
-    settings = MemorizeSettings(segment_length=64, stride=64, epochs=1, up_to_page=1, checkpoint_every=1000)
+    settings = MemorizeSettings(segment_length=64, stride=64, micro_batch_size=8, epochs=1, checkpoint_every=1000)
     for _event in workspace.memorize(record, settings, adapter_name="Ledger v1"):
         pass
     return workspace.library.get_book(record.content_hash)

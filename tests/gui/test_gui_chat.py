@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt, QUrl
 
 from gui_helpers import SAMPLE_STORY, open_book
@@ -121,26 +122,42 @@ def test_a_refresh_before_the_answer_starts_keeps_the_question(qtbot, window, se
     assert [e.role for e in panel.transcript.entries] == ["user", "assistant"]
 
 
+@pytest.fixture
+def story_memorized_also_up_to_page_1(workspace, memorized_story):
+    """memorized_story (its whole-book adapter "Ledger v1" is active), then memorized again up to page 1 only."""
+    from lift_reader.core.settings import MemorizeSettings
+
+    settings = MemorizeSettings(segment_length=64, stride=64, epochs=1, up_to_page=1, checkpoint_every=1000)
+    for _event in workspace.memorize(memorized_story, settings):
+        pass
+    return workspace.library.get_book(memorized_story.content_hash)
+
+
 def test_spoiler_safe_chat_stops_at_the_reading_page_and_says_when_the_adapter_read_further(
-        qtbot, window, prefs, session, memorized_story, monkeypatch):
+        qtbot, story_memorized_also_up_to_page_1, window, prefs, session, monkeypatch):
     from lift_reader.gui.chat_panel import ChatPanel
 
+    record = story_memorized_also_up_to_page_1
+    safe = session.library.get_adapter(f"{record.title}, up to p. 1")
+    assert safe is not None and safe.settings["up_to_page"] == 1
+    assert record.active_adapter == "Ledger v1"  # a spoiler-safe adapter never replaces the whole-book one
     window.library_panel.refresh()
     with qtbot.waitSignal(window.book_opened, timeout=10_000):
-        window.show_record(memorized_story)  # its adapter was memorized up to page 1
+        window.show_record(record)
     panel = window.chat_panel
+    assert not panel.notice.isVisible()  # memorized: its whole-book adapter answers
     assert not panel.spoiler_box.isChecked() and panel.up_to_page is None
     panel.spoiler_box.setChecked(True)
     window.reader.go_to_page(3)
     assert panel.up_to_page == 3 and "page 3" in panel.spoiler_box.toolTip()
+    assert session.workspace().adapter_for(record, 3).name == safe.name  # the one that read page 1 only
     started = _ask(qtbot, panel, "Who rang the bell?", monkeypatch)[0]
     assert started.mode == DEFAULT_MODE and started.pages and max(started.pages) <= 3
     assert not started.note  # an adapter that read page 1 only gives nothing away
 
-    # The same adapter as if it had read the whole book: the answer says so.
-    adapter = session.library.get_adapter("Ledger v1")
-    session.library.record_adapter(adapter.name, adapter.book_hash, adapter.base_model, adapter.path,
-                                   steps=adapter.steps, settings={**adapter.settings, "up_to_page": None}, replace=True)
+    # The same adapter as if it had read the whole book: none is spoiler-safe, the answer says so.
+    session.library.record_adapter(safe.name, safe.book_hash, safe.base_model, safe.path, steps=safe.steps,
+                                   settings={**safe.settings, "up_to_page": None}, replace=True)
     started = _ask(qtbot, panel, "Who rang the bell?", monkeypatch)[0]
     assert max(started.pages) <= 3 and "read past page 3" in started.note
     assert "read past page 3" in panel.view.toPlainText()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 from lift_reader.core.settings import MemorizeSettings
 
@@ -11,19 +12,22 @@ from gui_helpers import SAMPLE_STORY, open_book
 # The first page only, in non-overlapping 64-token segments: about 20 steps on the tiny model.
 TINY_RUN = MemorizeSettings(segment_length=64, stride=64, epochs=1, up_to_page=1, learning_rate=5e-3,
                             checkpoint_every=4, warmup_ratio=0.0)
+# The same over a whole book, for a short one (the short_story fixture, the three-page sample_pdf): only a
+# whole-book adapter becomes the book's active one (a spoiler-safe one never replaces it, issue 15).
+WHOLE_BOOK_RUN = replace(TINY_RUN, up_to_page=None)
 
 
-def _open_with_tiny_settings(qtbot, window, prefs, path=SAMPLE_STORY):
+def _open_with_tiny_settings(qtbot, window, prefs, path=SAMPLE_STORY, settings=TINY_RUN):
     record = open_book(qtbot, window, path)
-    prefs.set_book_settings(record.content_hash, TINY_RUN)
+    prefs.set_book_settings(record.content_hash, settings)
     with qtbot.waitSignal(window.book_opened, timeout=10_000):
         window.show_record(record)  # again, to pick the settings up
     assert window.memorize_panel.form.segment_length.value() == 64
     return record
 
 
-def test_pause_then_resume_reaches_an_adapter(qtbot, window, prefs, session):
-    record = _open_with_tiny_settings(qtbot, window, prefs)
+def test_pause_then_resume_reaches_an_adapter(qtbot, window, prefs, session, short_story):
+    record = _open_with_tiny_settings(qtbot, window, prefs, short_story, WHOLE_BOOK_RUN)
     panel, queue = window.memorize_panel, window.queue
     steps: list[int] = []
 
@@ -80,12 +84,12 @@ def test_cancel_forgets_the_progress(qtbot, window, prefs):
     assert panel.start_button.text() == "Start"
 
 
-def test_books_queue_one_after_another(qtbot, window, prefs, sample_pdf, session):
+def test_books_queue_one_after_another(qtbot, window, prefs, sample_pdf, session, short_story):
     gate = threading.Event()
     session.lane.submit(gate.wait, 30)  # hold the model lane until both books are queued
-    story = _open_with_tiny_settings(qtbot, window, prefs)
+    story = _open_with_tiny_settings(qtbot, window, prefs, short_story, WHOLE_BOOK_RUN)
     window.memorize_panel.start_button.click()
-    pdf = _open_with_tiny_settings(qtbot, window, prefs, sample_pdf)
+    pdf = _open_with_tiny_settings(qtbot, window, prefs, sample_pdf, WHOLE_BOOK_RUN)
     window.memorize_panel.start_button.click()
     gate.set()
     assert [run.record.content_hash for run in window.queue.runs] == [story.content_hash, pdf.content_hash]
@@ -290,8 +294,6 @@ def test_a_run_that_fails_is_announced_too(qtbot, window, dialogs):
 
 
 def test_the_study_stage_shows_its_reading_before_training(qtbot, window, prefs, session):
-    from dataclasses import replace
-
     record = open_book(qtbot, window, SAMPLE_STORY)
     prefs.set_book_settings(record.content_hash, replace(TINY_RUN, study=True, study_per_1k_tokens=20,
                                                          study_window_tokens=128, study_top_k=8))

@@ -13,8 +13,24 @@ TINY_RUN = MemorizeSettings(segment_length=64, stride=64, epochs=1, up_to_page=1
                             checkpoint_every=1000, checkpoint_minutes=0, warmup_ratio=0.0)
 
 
+def _waiting_after_step(memorize, step: int):
+    """``memorize`` whose run, once ``step`` is reported, waits until it is asked to stop before going on.
+
+    The run cannot get ahead of the GUI (the tiny model takes a few milliseconds a step): it pauses at
+    exactly ``step``, however busy the machine.
+    """
+
+    def waiting(*args, cancel, **kwargs):
+        for event in memorize(*args, cancel=cancel, **kwargs):
+            yield event
+            if event.kind == "step" and event.step == step:
+                assert cancel.wait(30), f"the run was not asked to stop within 30 s of step {step}"
+
+    return waiting
+
+
 def test_sigterm_while_memorizing_pauses_with_a_checkpoint_and_resume_is_offered(qtbot, qapp, window, prefs,
-                                                                                  session, dialogs):
+                                                                                  session, dialogs, monkeypatch):
     from lift_reader.gui.main_window import MainWindow
 
     record = open_book(qtbot, window, SAMPLE_STORY)
@@ -22,6 +38,8 @@ def test_sigterm_while_memorizing_pauses_with_a_checkpoint_and_resume_is_offered
     with qtbot.waitSignal(window.book_opened, timeout=10_000):
         window.show_record(record)
     queue = window.queue
+    workspace = session.workspace()
+    monkeypatch.setattr(workspace, "memorize", _waiting_after_step(workspace.memorize, 3))
     before = {s: signal.getsignal(s) for s in STOP_SIGNALS}
     wake = install_stop_signals(window, qapp)
     steps: list[int] = []
@@ -45,7 +63,8 @@ def test_sigterm_while_memorizing_pauses_with_a_checkpoint_and_resume_is_offered
     assert not window.isVisible()
     # No step since the last periodic checkpoint is lost (with checkpoint_every 1000 there was none).
     assert session.workspace().has_checkpoint(record, window.memorize_panel.settings())
-    assert 3 <= steps[-1] <= 4
+    assert steps[-1] == 3
+    assert [run.step for run in session.workspace().paused_runs()] == [3]
 
     reopened = MainWindow(session, prefs)  # the next start of the app
     qtbot.addWidget(reopened)
