@@ -44,3 +44,26 @@ def test_auxiliary_items_are_counted_as_steps(tiny_lm):
     aux = estimate_memorize(tiny_lm, 10_000, MemorizeSettings(aux_tasks=True, aux_items_per_1k_tokens=2))
     assert aux.steps == plain.steps + 2 * 20  # 20 items, in each of the 2 epochs
     assert aux.tokens_to_train > plain.tokens_to_train
+
+
+def test_study_items_and_the_reading_pass_are_counted(tiny_lm):
+    plain = estimate_memorize(tiny_lm, 10_000, MemorizeSettings())
+    study = estimate_memorize(tiny_lm, 10_000, MemorizeSettings(study=True, study_per_1k_tokens=20, study_batch=8))
+    assert study.study_items == 200
+    assert study.steps == plain.steps + 2 * 25  # 200 items in batches of 8, in each of the 2 epochs
+    assert study.reading_seconds > 0 and study.seconds > plain.seconds + study.reading_seconds * 0.99
+    labels = estimate_memorize(tiny_lm, 10_000, MemorizeSettings(study=True, study_targets="labels"))
+    assert labels.reading_seconds == 0  # known answers as labels: no teacher to run
+    only = estimate_memorize(tiny_lm, 10_000, MemorizeSettings(study=True, segment_weight=0.0))
+    assert only.steps == 2 * 25 and only.tokens_to_train < plain.tokens_to_train
+    assert any("study: 200 questions" in line for line in study.lines())
+
+
+def test_the_estimate_counts_the_steps_a_study_run_takes(ferry_book):
+    from lift_reader.core.estimate import estimate_memorize
+
+    ws, record = ferry_book
+    settings = MemorizeSettings(segment_length=64, epochs=2, study=True, study_per_1k_tokens=30)
+    job = ws.memorize_job(record, settings)
+    estimate = estimate_memorize(ws.lm, len(job.tokens), settings)
+    assert estimate.steps == job.total_steps
