@@ -21,9 +21,22 @@ from __future__ import annotations
 
 import torch
 
-from lift_reader.core.fused_loss import supports_fused_loss
+from lift_reader.core.fused_loss import _unwrap, supports_fused_loss
 
 _TINY = 1e-6  # floor of the "rest" bucket's mass: keeps the log finite when the top-k hold it all
+
+
+def hidden_states(model, input_ids: torch.Tensor, **kwargs) -> torch.Tensor:
+    """The decoder's last hidden states, without the output layer (models ``supports_fused_loss`` accepts)."""
+    return _unwrap(model).model(input_ids=input_ids, **kwargs).last_hidden_state
+
+
+def output_logits(model, hidden: torch.Tensor) -> torch.Tensor:
+    """Float logits of the chosen hidden states (..., H) -> (..., V), soft-capped where the model is."""
+    base = _unwrap(model)
+    logits = (hidden @ base.get_output_embeddings().weight.T).float()
+    softcap = getattr(base.config, "final_logit_softcapping", None)
+    return torch.tanh(logits / softcap) * softcap if softcap else logits
 
 
 def answer_logits(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -32,14 +45,8 @@ def answer_logits(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, 
     if not supports_fused_loss(model):
         logits = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits
         return logits[:, :-1][keep].float()
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    hidden = base.model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
-    picked = hidden[:, :-1][keep]  # (n, H)
-    logits = (picked @ base.get_output_embeddings().weight.T).float()
-    softcap = getattr(base.config, "final_logit_softcapping", None)
-    if softcap:
-        logits = torch.tanh(logits / softcap) * softcap
-    return logits
+    hidden = hidden_states(model, input_ids, attention_mask=attention_mask, use_cache=False)
+    return output_logits(model, hidden[:, :-1][keep])  # (n, H) -> (n, V)
 
 
 def topk_kl(student_logits: torch.Tensor, teacher_ids: torch.Tensor, teacher_logp: torch.Tensor) -> torch.Tensor:

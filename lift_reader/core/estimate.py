@@ -74,13 +74,12 @@ def study_costs(n_tokens: int, settings: MemorizeSettings) -> tuple[int, int, fl
     The teacher reads every window once (windows overlap by half: ~2x the book) plus each item's
     question and answer, forward only.
     """
-    from lift_reader.core.study import study_item_count
+    from lift_reader.core.study import needs_teacher, study_item_count
 
     items = study_item_count(n_tokens, settings)
     if not items:
         return 0, 0, 0.0
-    teacher = settings.study_targets != "labels" or settings.study_answers == "teacher"
-    reading = (2 * n_tokens + items * STUDY_ITEM_TOKENS) * FORWARD_SHARE if teacher else 0.0
+    reading = (2 * n_tokens + items * STUDY_ITEM_TOKENS) * FORWARD_SHARE if needs_teacher(settings) else 0.0
     return items, -(-items // settings.study_batch), reading
 
 # Estimates use the median speed of the last few finished runs of a setup: one run slowed by

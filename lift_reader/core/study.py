@@ -73,6 +73,11 @@ class StudyBatch:
     teacher_logp: torch.Tensor | None = None
 
 
+def needs_teacher(settings) -> bool:
+    """Whether a study run must first read the book with the teacher (hard labels on known answers do not)."""
+    return settings.study_targets in ("distill", "both") or settings.study_answers == "teacher"
+
+
 def study_item_count(n_tokens: int, settings) -> int:
     """How many study items a run over ``n_tokens`` book tokens asks for (0 without the study stage)."""
     if not settings.study:
@@ -108,17 +113,22 @@ def window_for(offset: int, spans: list[tuple[int, int]]) -> int:
 class StudySet:
     """The study items of one book and, once ``read_with_teacher`` ran, the teacher's targets."""
 
-    def __init__(self, items: list[StudyItem], windows: list[tuple[int, int]], settings, key: str):
+    def __init__(self, items: list[StudyItem], windows: list[tuple[int, int]], settings, key: str, *,
+                 book: BookText, cache_folder: Path, pad_id: int):
         self.items = items
         self.windows = windows
         self.settings = settings
         self.key = key
         """Names the teacher's cache: book, model, questions, windows, k and answer source."""
+        self.book = book  # the teacher reads its text
+        self.folder = cache_folder / key  # the teacher's targets, in shards
+        self.pad_id = pad_id
         self.teacher: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(items)
         self.answer_override: dict[int, list[int]] = {}  # teacher-written answers (study_answers="teacher")
 
     @classmethod
-    def build(cls, lm, book: BookText, tokens: BookTokens, settings, *, model_fingerprint: str) -> "StudySet":
+    def build(cls, lm, book: BookText, tokens: BookTokens, settings, *, model_fingerprint: str,
+              cache_folder: Path) -> "StudySet":
         count = study_item_count(len(tokens), settings)
         questions = study_questions(book.text, tokens.end_char, count, settings.seed)
         windows = teacher_windows(book.text, tokens.end_char, settings.study_window_tokens)
@@ -128,7 +138,10 @@ class StudySet:
             items.append(StudyItem(q, encoded.input_ids, encoded.labels, window_for(q.offset, windows)))
         raw = json.dumps([TARGETS_FORMAT, book.content_hash, model_fingerprint, [[q.question, q.answer] for q in questions],
                           windows, settings.study_top_k, settings.study_answers, book.title])
-        return cls(items, windows, settings, hashlib.sha256(raw.encode()).hexdigest()[:20])
+        tokenizer = lm.tokenizer
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id or 0)
+        return cls(items, windows, settings, hashlib.sha256(raw.encode()).hexdigest()[:20], book=book,
+                   cache_folder=cache_folder, pad_id=pad)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -139,7 +152,7 @@ class StudySet:
 
     @property
     def needs_teacher(self) -> bool:
-        return self.distill or self.settings.study_answers == "teacher"
+        return needs_teacher(self.settings)
 
     @property
     def batches_per_epoch(self) -> int:
@@ -158,7 +171,7 @@ class StudySet:
 
     # --- the teacher -------------------------------------------------------------
 
-    def read_with_teacher(self, lm, book: BookText, cache_folder: Path, cancel=None) -> Iterator[tuple[int, int]]:
+    def read_with_teacher(self, lm, cancel=None) -> Iterator[tuple[int, int]]:
         """Compute (or load) the teacher's targets window by window; yields (items done, items).
 
         Stops early when ``cancel`` is set; what was finished stays in the cache.
@@ -168,7 +181,7 @@ class StudySet:
             by_window.setdefault(item.window, []).append(i)
         windows = sorted(by_window)
         shards = [windows[k:k + SHARD_WINDOWS] for k in range(0, len(windows), SHARD_WINDOWS)]
-        folder = cache_folder / self.key
+        folder = self.folder
         folder.mkdir(parents=True, exist_ok=True)
         self.write_questions(folder / "questions.jsonl")
         done = 0
@@ -180,14 +193,14 @@ class StudySet:
                 if cancel is not None and cancel.cancelled:
                     return
                 for w in shard:
-                    self._teach_window(lm, book, w, by_window[w])
+                    self._teach_window(lm, w, by_window[w])
                     if cancel is not None and cancel.cancelled:
                         return  # this shard is not saved: it is redone on resume
                 self._save_shard(path, members)
             done += len(members)
             yield done, len(self.items)
 
-    def _teach_window(self, lm, book: BookText, window: int, members: list[int]) -> None:
+    def _teach_window(self, lm, window: int, members: list[int]) -> None:
         """The teacher's top-k for every item of one window: the window is encoded once.
 
         Known answers: the items' questions and answers go through in one right-padded batch on
@@ -196,6 +209,7 @@ class StudySet:
         """
         from lift_reader.core.generation import _cache_argument, _returned_cache
 
+        book = self.book
         start, end = self.windows[window]
         context = book.text[start:end]
         model, device, k = lm.model, lm.device, self.settings.study_top_k
@@ -268,7 +282,7 @@ class StudySet:
 
     # --- the student's batches ------------------------------------------------------
 
-    def batch(self, members: tuple[int, ...], device, pad_id: int) -> StudyBatch:
+    def batch(self, members: tuple[int, ...], device) -> StudyBatch:
         rows = []
         for i in members:
             item = self.items[i]
@@ -276,7 +290,7 @@ class StudySet:
             answer = self.answer_override.get(i, item.answer_ids)
             rows.append((prompt + answer, [-100] * len(prompt) + answer))
         width = max(len(ids) for ids, _ in rows)
-        ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
         mask = torch.zeros((len(rows), width), dtype=torch.long)
         labels = torch.full((len(rows), width), -100, dtype=torch.long)
         for r, (row_ids, row_labels) in enumerate(rows):
@@ -297,17 +311,14 @@ def _answer_position_logits(model, batch: torch.Tensor, past, cache_arg: str,
     Through the output layer only at those positions: all positions of a batch of 16 items would
     be a (16 x 60 x 262,144) matrix, 1 GB in fp32.
     """
+    from lift_reader.core.distill_loss import hidden_states, output_logits
     from lift_reader.core.fused_loss import supports_fused_loss
 
     if not supports_fused_loss(model):
         out = model(input_ids=batch, use_cache=True, **{cache_arg: past})
         return [out.logits[r, a:b].float() for r, (a, b) in enumerate(spans)]
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    hidden = base.model(input_ids=batch, use_cache=True, **{cache_arg: past}).last_hidden_state
-    weight = base.get_output_embeddings().weight
-    softcap = getattr(base.config, "final_logit_softcapping", None)
-    picked = [(hidden[r, a:b] @ weight.T).float() for r, (a, b) in enumerate(spans)]
-    return [torch.tanh(x / softcap) * softcap for x in picked] if softcap else picked
+    hidden = hidden_states(model, batch, use_cache=True, **{cache_arg: past})
+    return [output_logits(model, hidden[r, a:b]) for r, (a, b) in enumerate(spans)]
 
 
 def _greedy_answer(model, tokenizer, tail: list[int], past, cache_arg: str, device, k: int, limit: int = 24):
@@ -332,4 +343,4 @@ def _greedy_answer(model, tokenizer, tail: list[int], past, cache_arg: str, devi
     return answer, np.stack(tops_ids), np.stack(tops_logp)
 
 
-__all__ = ["StudyBatch", "StudyItem", "StudySet", "study_item_count", "teacher_windows"]
+__all__ = ["StudyBatch", "StudyItem", "StudySet", "needs_teacher", "study_item_count", "teacher_windows"]

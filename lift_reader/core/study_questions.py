@@ -31,7 +31,6 @@ import numpy as np
 
 from lift_reader.core.auxiliary import split_sentences
 
-KINDS = ("subject", "echo", "predicate", "about", "after", "cloze")
 _NAME = re.compile(r"\b[A-Z][a-z'’]+(?:\s(?:of\s|de\s|the\s)?[A-Z][a-z'’]+)*")
 _NUMBER_WORDS = ("two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
                  "seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|"
@@ -137,8 +136,6 @@ def _question_word(sentence: str, fact: _Fact) -> tuple[str, int]:
     before = sentence[:fact.start].rstrip()
     last_word = before.rsplit(" ", 1)[-1].lower() if before else ""
     if fact.kind == "year":
-        if last_word in ("in", "of", "by", "since", "until"):
-            return "what year", fact.start
         return "what year", fact.start
     if fact.kind == "number":
         return "how many", fact.start
@@ -326,4 +323,4 @@ def study_questions(text: str, end_char: int, count: int, seed: int) -> list[Stu
     return sorted(chosen, key=lambda q: q.offset)
 
 
-__all__ = ["KINDS", "StudyQuestion", "book_sentences", "facts_in", "name_lexicon", "sentence_questions", "study_questions"]
+__all__ = ["StudyQuestion", "book_sentences", "facts_in", "name_lexicon", "sentence_questions", "study_questions"]

@@ -25,7 +25,6 @@ import numpy as np
 import torch
 
 from lift_reader.core.auxiliary import AuxItem
-from lift_reader.core.book import BookText
 from lift_reader.core.cancel import CancelToken
 from lift_reader.core.compiling import compile_decoder_layers, should_compile
 from lift_reader.core.checkpoints import RunState, load_checkpoint, read_state, save_checkpoint
@@ -105,8 +104,6 @@ class MemorizeJob:
         adapter_name: str = "memorizing",
         dist: Distributed = SINGLE,
         study: StudySet | None = None,
-        study_book: BookText | None = None,
-        study_cache: Path | None = None,
     ):
         self.lm = lm
         self.tokens = tokens
@@ -118,8 +115,7 @@ class MemorizeJob:
         self.adapter_name = adapter_name
         self.dist = dist  # under torchrun: this rank takes its share of each step's micro-batches
         self.study = study if study is not None and len(study) else None
-        self.study_book = study_book  # the teacher reads its text
-        self.study_cache = study_cache  # where the teacher's targets are kept (core/study.py)
+        self._checkpointed_at: float | None = None  # clock time of the last checkpoint (or of the first step)
         self.plan = SegmentPlan.for_book(len(tokens), settings.segment_length, settings.stride)
         self.state = RunState(job_key=job_key, settings=settings.as_dict())
         self.state.total_steps = self.total_steps
@@ -180,7 +176,7 @@ class MemorizeJob:
         if self.study is not None and self.study.needs_teacher and self.state.step == 0:
             # Before the adapter exists: the teacher is the bare base model.  Its targets are cached
             # on disk, so a resumed run reads them back instead of computing them again.
-            for done, total in self.study.read_with_teacher(self.lm, self.study_book, self.study_cache, cancel):
+            for done, total in self.study.read_with_teacher(self.lm, cancel):
                 yield self._event("stage", None, 0.0, message=f"Reading with the book open {done:,}/{total:,}",
                                   stage="reading", stage_done=done, stage_total=total)
             if cancel is not None and cancel.cancelled:
@@ -285,7 +281,7 @@ class MemorizeJob:
         """Every ``checkpoint_every`` steps, and after ``checkpoint_minutes`` of training since the last one
         (the clock starts at the first step): a crash or logout loses at most that much of a slow run."""
         now = self.clock()
-        last = getattr(self, "_checkpointed_at", None)
+        last = self._checkpointed_at
         minutes = self.settings.checkpoint_minutes
         due = self.state.step % self.settings.checkpoint_every == 0 or (
             minutes > 0 and last is not None and now - last >= minutes * 60)
@@ -335,9 +331,7 @@ class MemorizeJob:
         """The loss of a few study items (core/distill_loss.py) and the tokens they hold."""
         from lift_reader.core.distill_loss import study_loss
 
-        tokenizer = self.lm.tokenizer
-        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id or 0)
-        batch = self.study.batch(unit.study, device, pad)
+        batch = self.study.batch(unit.study, device)
         return study_loss(model, batch, targets=self.settings.study_targets), int(batch.attention_mask.sum())
 
     def _fit_to_gpu_memory(self, model, device) -> TrainEvent:

@@ -208,11 +208,10 @@ class Workspace:
             from lift_reader.core.book_cache import cache_dir
             from lift_reader.core.study import StudySet
 
-            study = dict(study=StudySet.build(self.lm, self.book_text(record), tokens, settings,
-                                              model_fingerprint=self.lm.identity.fingerprint),
-                         study_book=self.book_text(record), study_cache=cache_dir("study"))
+            study = StudySet.build(self.lm, self.book_text(record), tokens, settings,
+                                   model_fingerprint=self.lm.identity.fingerprint, cache_folder=cache_dir("study"))
         job = MemorizeJob(self.lm, tokens, settings, job_key=key, checkpoint_dir=checkpoints_dir() / key,
-                          aux_items=aux, prefixes=prefixes, dist=dist, **(study or {}))
+                          aux_items=aux, prefixes=prefixes, dist=dist, study=study)
         job.state.book_hash = record.content_hash  # saved with each checkpoint: whose run it is
         return job
 

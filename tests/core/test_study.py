@@ -118,9 +118,9 @@ def test_the_teacher_is_cached_and_a_stopped_reading_resumes(ferry_book, monkeyp
     taught = []
     original = study_module.StudySet._teach_window
 
-    def counting(self, lm, book, window, members):
+    def counting(self, lm, window, members):
         taught.append(window)
-        original(self, lm, book, window, members)
+        original(self, lm, window, members)
         if len(taught) == 2:
             cancel.cancel()
 
@@ -139,7 +139,7 @@ def test_the_teacher_is_cached_and_a_stopped_reading_resumes(ferry_book, monkeyp
     # A third run reads everything from the cache and gets the same targets.
     job = ws.memorize_job(record, settings)
     taught.clear()
-    for _ in job.study.read_with_teacher(ws.lm, ws.book_text(record), job.study_cache):
+    for _ in job.study.read_with_teacher(ws.lm):
         pass
     assert not taught
     for (ids_a, logp_a), (ids_b, logp_b) in zip(cached, job.study.teacher):
@@ -154,8 +154,8 @@ def test_the_teacher_reads_without_the_adapter_and_with_the_window(ferry_book, t
     ws, record = ferry_book
     settings = MemorizeSettings(**STUDY)
     book, lm = ws.book_text(record), ws.lm
-    study = StudySet.build(lm, book, ws.book_tokens(record), settings, model_fingerprint="x")
-    for _ in study.read_with_teacher(lm, book, tmp_path):
+    study = StudySet.build(lm, book, ws.book_tokens(record), settings, model_fingerprint="x", cache_folder=tmp_path)
+    for _ in study.read_with_teacher(lm):
         pass
     item = study.items[3]
     start, end = study.windows[item.window]
@@ -191,8 +191,8 @@ def test_study_answers_end_with_a_stop_string_and_the_teacher_ends_them_for_cert
     settings = MemorizeSettings(**STUDY)
     book, lm = ws.book_text(record), ws.lm
     assert ANSWER_END in BASE_MODEL_STOPS
-    study = StudySet.build(lm, book, ws.book_tokens(record), settings, model_fingerprint="x")
-    for _ in study.read_with_teacher(lm, book, tmp_path):
+    study = StudySet.build(lm, book, ws.book_tokens(record), settings, model_fingerprint="x", cache_folder=tmp_path)
+    for _ in study.read_with_teacher(lm):
         pass
     end = lm.tokenizer(ANSWER_END, add_special_tokens=False)["input_ids"]
     for item, (ids, logp) in zip(study.items, study.teacher):
