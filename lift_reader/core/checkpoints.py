@@ -170,9 +170,9 @@ def sweep_checkpoints(root: Path, is_orphan: Callable[[Path, RunState], bool] | 
       workspace's rules: the book left the library, the run's adapter was
       saved after its last checkpoint).
     """
-    removed = sweep_leftovers(root)
+    removed = sweep_leftovers(root)  # recovers every interrupted swap: no folder needs read_state's recovery again
     for folder in _run_folders(root):
-        state = read_state(folder)
+        state = _saved_state(folder)
         if state is None or (is_orphan is not None and is_orphan(folder, state)):
             remove_checkpoint(folder)
             removed.append(folder)

@@ -54,6 +54,7 @@ class MainWindow(QMainWindow):
         self.notifier = Notifier(self)
         self.resume_notice = ResumeNotice()
         self._offer_resume = True  # the first paused runs found are those of earlier starts: offered once
+        self._ask_before_quit = True  # False once a stop signal quits (quit_for_signal)
         self._save_page_timer = QTimer(self, singleShot=True, interval=_SAVE_PAGE_MS, timeout=self._save_page)
 
         left = QSplitter(Qt.Orientation.Vertical)
@@ -286,7 +287,7 @@ class MainWindow(QMainWindow):
         self.close()  # the last window closed: Qt's event loop ends and run_app waits for the checkpoint
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.queue.active is not None and getattr(self, "_ask_before_quit", True):
+        if self.queue.active is not None and self._ask_before_quit:
             answer = QMessageBox.question(
                 self, "Memorizing in progress",
                 "A book is being memorized. Pause it and quit? Resume continues from where it stopped.")

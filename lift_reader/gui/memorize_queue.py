@@ -188,18 +188,18 @@ class MemorizeQueue(QObject):
         if run is None:
             return
         finished = run.outcome is not None and run.outcome.finished
-        read_again = run.error is not None or finished or not run.discard
-        if read_again:  # a pause leaves a checkpoint, a finished run none: the one read before is out of date,
-            self.paused.pop(content_hash, None)  # also for the slots below (a finished book showed 'paused at')
-        if run.error is not None:
-            self.failed.emit(content_hash, run.error)
-        elif finished:
-            self.done.emit(content_hash, run.outcome)
-        elif run.discard:
+        if run.discard and run.error is None and not finished:
             self.discard(run.record, run.settings)  # reads the paused runs again once the checkpoint is gone
-        else:  # paused, or withdrawn from the lane before it began
-            self.stopped.emit(content_hash, False)
-        if read_again:
+        else:
+            # A pause leaves a checkpoint, a finished run none: the one read before is out of date, also for
+            # the slots below (a finished book showed 'paused at').
+            self.paused.pop(content_hash, None)
+            if run.error is not None:
+                self.failed.emit(content_hash, run.error)
+            elif finished:
+                self.done.emit(content_hash, run.outcome)
+            else:  # paused, or withdrawn from the lane before it began
+                self.stopped.emit(content_hash, False)
             self.refresh_paused()
         self.changed.emit(content_hash)
         self._start_next()
