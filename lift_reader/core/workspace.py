@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from lift_reader.core.book import BookText
-from lift_reader.core.checkpoints import remove_checkpoint
+from lift_reader.core import checkpoints as checkpoint_files
 from lift_reader.core.book_cache import cache_dir, load_book_text, save_book_text
 from lift_reader.core.cancel import CancelToken
 from lift_reader.core.distributed import SINGLE, Distributed
@@ -205,7 +205,6 @@ class Workspace:
             prefixes = SegmentPrefixes(self.lm.tokenizer, self.book_text(record).title, tokens, settings.seed)
         study = None
         if settings.study:
-            from lift_reader.core.book_cache import cache_dir
             from lift_reader.core.study import StudySet
 
             study = StudySet.build(self.lm, self.book_text(record), tokens, settings,
@@ -237,7 +236,7 @@ class Workspace:
                 speed = job.state.tokens_seen / max(job.state.elapsed_s, 1e-6)
                 record_throughput(self.lm, settings, speed)
                 adapter = self._save_adapter(record, job, adapter_name, time.perf_counter() - started)
-                remove_checkpoint(job.checkpoint_dir)
+                checkpoint_files.remove_checkpoint(job.checkpoint_dir)
             outcome = MemorizeOutcome(finished, adapter, job.state.step, job.total_steps, job.final_loss)
             self.last_outcome = outcome
 
@@ -286,9 +285,7 @@ class Workspace:
 
     def has_checkpoint(self, record: BookRecord, settings: MemorizeSettings) -> bool:
         """Whether a stopped run of this book, model and settings can be resumed."""
-        from lift_reader.core.checkpoints import read_state
-
-        return read_state(self._checkpoint_folder(record, settings)) is not None
+        return checkpoint_files.read_state(self._checkpoint_folder(record, settings)) is not None
 
     def paused_runs(self, fingerprint: str | None = None) -> list[PausedRun]:
         """Stopped runs of library books that Resume can continue on the base model with ``fingerprint``
@@ -297,12 +294,10 @@ class Workspace:
         Only reads checkpoint folders, so it may run beside a memorize run (the app lists them
         when it starts and whenever a run stops); what is not a run is ``sweep_checkpoints``' job.
         """
-        from lift_reader.core.checkpoints import list_runs
-
         fingerprint = fingerprint or self.lm.identity.fingerprint
         books = {b.content_hash: b for b in self.library.list_books()}
         runs = []
-        for state in list_runs(checkpoints_dir()):
+        for state in checkpoint_files.list_runs(checkpoints_dir()):
             record = books.get(state.book_hash)
             if record is None or state.finished:
                 continue
@@ -317,7 +312,7 @@ class Workspace:
 
     def discard_checkpoint(self, record: BookRecord, settings: MemorizeSettings) -> None:
         """Forget a stopped run (the user cancelled it for good)."""
-        remove_checkpoint(self._checkpoint_folder(record, settings))
+        checkpoint_files.remove_checkpoint(self._checkpoint_folder(record, settings))
 
     def sweep_checkpoints(self) -> list[Path]:
         """Remove checkpoints that are no run to resume (on start of a memorize run and of the app).
@@ -328,8 +323,6 @@ class Workspace:
         removing the checkpoint).  A run of the same settings started again
         after that adapter was saved is newer than it, and stays.
         """
-        from lift_reader.core.checkpoints import STATE_FILE, sweep_checkpoints
-
         books = {b.content_hash for b in self.library.list_books()}
         saved_at: dict[str, float] = {}  # job key -> when its newest adapter was saved
         for adapter in self.library.list_adapters():
@@ -342,9 +335,9 @@ class Workspace:
             if state.book_hash and state.book_hash not in books:
                 return True
             adapter_time = saved_at.get(state.job_key)
-            return adapter_time is not None and adapter_time >= (folder / STATE_FILE).stat().st_mtime
+            return adapter_time is not None and adapter_time >= (folder / checkpoint_files.STATE_FILE).stat().st_mtime
 
-        return sweep_checkpoints(checkpoints_dir(), is_orphan)
+        return checkpoint_files.sweep_checkpoints(checkpoints_dir(), is_orphan)
 
     def adapter_trained_with(self, record: BookRecord, settings: MemorizeSettings) -> AdapterRecord | None:
         """An adapter of this book trained on the loaded base model with these settings, if any."""
