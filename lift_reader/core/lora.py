@@ -78,9 +78,16 @@ def finish_training_adapter(lm: LoadedModel, name: str) -> None:
 
 
 def drop_training_adapter(lm: LoadedModel, name: str) -> None:
-    """Remove a training adapter from the model (after it was saved, or on a probe)."""
+    """Remove a training adapter from the model (after it was saved, or on a probe).
+
+    When it was the last adapter, the peft wrapper goes too: peft keeps naming the deleted adapter
+    as active, so ``get_base_model()`` and every forward pass would raise KeyError (seen after the
+    estimate's probe on a fresh machine, when the study stage's teacher read the book next).
+    """
     if lm.is_peft and name in lm.model.peft_config:
         lm.model.delete_adapter(name)
+        if not lm.model.peft_config:
+            lm.model = lm.model.base_model.unload()
     if lm.active_adapter == name:
         lm.active_adapter = None
 

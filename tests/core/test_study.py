@@ -199,3 +199,16 @@ def test_study_answers_end_with_a_stop_string_and_the_teacher_ends_them_for_cert
         assert item.answer_ids[-len(end):] == end
         assert ids[-1, 0] == item.answer_ids[-1] and logp[-1, 0] == 0.0
         assert len(set(ids[-1].tolist())) == len(ids[-1])  # still k distinct tokens: the rest bucket stays right
+
+
+def test_the_teacher_reads_after_the_estimates_probe_left_no_adapter(ferry_book, tmp_path):
+    """A fresh machine: the estimate probes speed with a throwaway adapter, then the study stage reads."""
+    from lift_reader.core.estimate import probe_throughput
+    from lift_reader.core.study import StudySet
+
+    ws, record = ferry_book
+    settings = MemorizeSettings(**STUDY)
+    tokens = ws.book_tokens(record)
+    assert probe_throughput(ws.lm, settings, tokens.ids[:64]) > 0
+    study = StudySet.build(ws.lm, ws.book_text(record), tokens, settings, model_fingerprint="x", cache_folder=tmp_path)
+    assert list(study.read_with_teacher(ws.lm))[-1] == (len(study), len(study))
