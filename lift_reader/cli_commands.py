@@ -164,6 +164,9 @@ def _train_with_progress(ws, record, settings, *, resume: bool, name: str | None
             bar.write(event.message, file=sys.stderr)
         elif event.kind == "stage":  # the study stage's teacher reads before step 1
             bar.set_postfix_str(event.message)
+        elif event.kind == "start":  # the steps' rate and time left start now, not with the reading
+            bar.reset(total=event.total_steps)
+            bar.update(event.step)
     if bar is not None:
         bar.close()
     outcome = ws.last_outcome

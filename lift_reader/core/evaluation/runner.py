@@ -216,6 +216,9 @@ def ensure_adapter(ws, record, settings: MemorizeSettings, *, cancel=None,
             bar.set_postfix(loss=f"{event.loss:.3f}", refresh=False)
         elif event.kind == "stage":
             bar.set_postfix_str(event.message)
+        elif event.kind == "start":  # the steps' rate starts now, not with the study stage's reading
+            bar.reset(total=event.total_steps)
+            bar.update(event.step)
     if bar is not None:
         bar.close()
     outcome = ws.last_outcome
