@@ -48,7 +48,8 @@ def _memorize_settings(args, device: str):
     names = ["epochs", "segment_length", "stride", "learning_rate", "lora_rank", "lora_alpha", "lora_dropout",
              "target_modules", "micro_batch_size", "grad_accum_steps", "schedule", "warmup_ratio", "seed",
              "checkpoint_every", "checkpoint_minutes", "aux_tasks", "aux_weight", "up_to_page", "aux_reading",
-             "aux_items_per_1k_tokens", "contextualized", "study", "study_per_1k_tokens", "study_targets", "study_answers", "segment_weight"]
+             "aux_items_per_1k_tokens", "contextualized", "study", "study_per_1k_tokens", "study_targets", "study_answers", "study_reading",
+             "segment_weight"]
     changes = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
     return MemorizeSettings.for_hardware(device).with_changes(**changes)
 

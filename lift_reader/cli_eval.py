@@ -44,6 +44,9 @@ def add_recipe_options(p) -> None:
     p.add_argument("--study-answers", choices=["known", "teacher"],
                    help="with --study: answer with the sentence's own words (default) or the reading model's "
                         "greedy answer")
+    p.add_argument("--study-reading", type=float, dest="study_reading", metavar="SHARE",
+                   help="with --study: share of the questions asked again with their passage shown, so the "
+                        "adapter keeps reading retrieved text (default 0)")
     p.add_argument("--segment-weight", type=float,
                    help="weight of the book's segments in the loss (default 1; 0 trains no segments)")
 
@@ -121,7 +124,7 @@ def recipe_flags(given) -> list[str]:
     if getattr(given, "study", None):
         parts.append("--study")
         for flag, name in (("--study-per-1k", "study_per_1k_tokens"), ("--study-targets", "study_targets"),
-                           ("--study-answers", "study_answers")):
+                           ("--study-answers", "study_answers"), ("--study-reading", "study_reading")):
             value = getattr(given, name, None)
             if value is not None:
                 parts += [flag, f"{value:g}" if isinstance(value, float) else str(value)]

@@ -43,7 +43,7 @@ class MemorizeEstimate:
     def lines(self) -> list[str]:
         lines = [f"book: {self.book_tokens:,} tokens -> {self.segments:,} segments"]
         if self.study_items:
-            lines.append(f"study: {self.study_items:,} questions; reading them with the book open takes about "
+            lines.append(f"study: {self.study_items:,} items; reading them with the book open takes about "
                          f"{format_duration(self.reading_seconds)}")
         return lines + [
             f"training: {self.steps:,} steps, {self.tokens_to_train:,} tokens",
@@ -64,23 +64,28 @@ AUX_ITEM_TOKENS = 60
 """About how long an auxiliary item is (title, question and answer) with the embedded model's tokenizer."""
 STUDY_ITEM_TOKENS = 45
 """About how long a study item is (title, question and answer; padding in its batch included)."""
+STUDY_READING_TOKENS = 340
+"""About how long a study reading item is: a study item plus its ~1,200-character passage."""
 FORWARD_SHARE = 1 / 3
 """A forward pass alone costs about a third of a training step's forward + backward per token."""
 
 
-def study_costs(n_tokens: int, settings: MemorizeSettings) -> tuple[int, int, float]:
-    """(study items, their micro-batches per epoch, the teacher pass in training-token equivalents).
+def study_costs(n_tokens: int, settings: MemorizeSettings) -> tuple[int, int, float, float]:
+    """(study items, their micro-batches per epoch, their training tokens per epoch, the teacher pass
+    in training-token equivalents).
 
-    The teacher reads every window once (windows overlap by half: ~2x the book) plus each item's
-    question and answer, forward only.
+    The teacher reads every window once (windows overlap by half: ~2x the book) plus each question
+    and answer, forward only; reading items share their question's targets.
     """
-    from lift_reader.core.study import needs_teacher, study_item_count
+    from lift_reader.core.study import needs_teacher, reading_count, study_batch_count, study_question_count
 
-    items = study_item_count(n_tokens, settings)
-    if not items:
-        return 0, 0, 0.0
-    reading = (2 * n_tokens + items * STUDY_ITEM_TOKENS) * FORWARD_SHARE if needs_teacher(settings) else 0.0
-    return items, -(-items // settings.study_batch), reading
+    questions = study_question_count(n_tokens, settings)
+    if not questions:
+        return 0, 0, 0.0, 0.0
+    reading_items = reading_count(questions, settings)
+    tokens = questions * STUDY_ITEM_TOKENS + reading_items * STUDY_READING_TOKENS
+    teacher = (2 * n_tokens + questions * STUDY_ITEM_TOKENS) * FORWARD_SHARE if needs_teacher(settings) else 0.0
+    return questions + reading_items, study_batch_count(questions, reading_items, settings), tokens, teacher
 
 # Estimates use the median speed of the last few finished runs of a setup: one run slowed by
 # other work on the machine should not make every later estimate pessimistic.
@@ -238,12 +243,12 @@ def estimate_memorize(lm: LoadedModel, n_tokens: int, settings: MemorizeSettings
                       *, probe_ids: np.ndarray | None = None) -> MemorizeEstimate:
     plan = SegmentPlan.for_book(n_tokens, settings.segment_length, settings.stride)
     aux_items = aux_item_count(n_tokens, settings)  # each is one micro-batch of a short prompt + answer
-    study_items, study_batches, reading_tokens = study_costs(n_tokens, settings)
+    study_items, study_batches, study_tokens, reading_tokens = study_costs(n_tokens, settings)
     segment_units = -(-len(plan) // settings.micro_batch_size) if settings.segment_weight > 0 else 0
     units = segment_units + aux_items + study_batches
     steps = -(-units // settings.grad_accum_steps) * settings.epochs
     segment_tokens = (plan.tokens_per_epoch() + len(plan) * prefix_tokens(settings)) if segment_units else 0
-    tokens_to_train = (segment_tokens + aux_items * AUX_ITEM_TOKENS + study_items * STUDY_ITEM_TOKENS) * settings.epochs
+    tokens_to_train = (segment_tokens + aux_items * AUX_ITEM_TOKENS + study_tokens) * settings.epochs
     speed = known_throughput(lm, settings)
     source = "measured earlier"
     if speed is None and probe_ids is not None:

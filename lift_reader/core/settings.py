@@ -25,7 +25,8 @@ SCHEDULES = ("cosine", "linear", "constant")
 # so older adapters keep their key.
 _ADDED_LATER = {"aux_reading": False, "contextualized": False, "study": False, "study_per_1k_tokens": 20.0,
                 "study_targets": "distill", "study_answers": "known", "study_top_k": 32,
-                "study_window_tokens": 768, "study_batch": 8, "study_weight": 1.0, "segment_weight": 1.0}
+                "study_window_tokens": 768, "study_batch": 8, "study_weight": 1.0, "segment_weight": 1.0,
+                "study_reading": 0.0}
 STUDY_TARGETS = ("distill", "labels", "both")
 STUDY_ANSWERS = ("known", "teacher")
 
@@ -105,6 +106,10 @@ class MemorizeSettings:
     """Weight of the study loss."""
     segment_weight: float = 1.0
     """Weight of the LIFT segments' loss; 0 trains no segments (study items and auxiliary items only)."""
+    study_reading: float = 0.0
+    """Share of the study questions asked a second time with their passage in the prompt (reading
+    practice: a closed-book study alone teaches the adapter to answer from memory and to read
+    retrieved passages less well)."""
 
     def __post_init__(self):
         checks = [
@@ -133,6 +138,7 @@ class MemorizeSettings:
             (1 <= self.study_top_k <= 1024, "study top-k must be between 1 and 1024"),
             (64 <= self.study_window_tokens <= 32768, "study window must be 64 to 32,768 tokens"),
             (self.study_batch >= 1, "study batch must be at least 1"),
+            (0 <= self.study_reading <= 1, "study reading share must be between 0 and 1"),
             (self.study_weight >= 0 and self.segment_weight >= 0, "loss weights must be non-negative"),
             (self.segment_weight > 0 or self.study or self.aux_tasks,
              "with segment weight 0 there must be study or auxiliary items to train"),

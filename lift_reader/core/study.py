@@ -32,7 +32,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from lift_reader.core.auxiliary import encode_item
+from lift_reader.core.auxiliary import encode_item, passage_around
 from lift_reader.core.book import BookText
 from lift_reader.core.prompts import encode_prompt_parts
 from lift_reader.core.segments import BookTokens
@@ -56,6 +56,9 @@ class StudyItem:
     labels: list[int]
     window: int
     """Index of the teacher's window (``StudySet.windows``)."""
+    twin: int | None = None
+    """For a reading item (the question again, with its passage in the prompt): the index of its
+    closed-book item, whose teacher targets and answer it shares."""
 
     @property
     def answer_ids(self) -> list[int]:
@@ -80,9 +83,25 @@ def needs_teacher(settings) -> bool:
 
 def study_item_count(n_tokens: int, settings) -> int:
     """How many study items a run over ``n_tokens`` book tokens asks for (0 without the study stage)."""
+    questions = study_question_count(n_tokens, settings)
+    return questions + reading_count(questions, settings)
+
+
+def study_batch_count(questions: int, reading: int, settings) -> int:
+    """Micro-batches per epoch: closed-book and reading items are batched apart."""
+    return -(-questions // settings.study_batch) + -(-reading // settings.study_batch)
+
+
+def study_question_count(n_tokens: int, settings) -> int:
+    """How many distinct study questions a run over ``n_tokens`` book tokens asks."""
     if not settings.study:
         return 0
     return min(MAX_STUDY_ITEMS, max(1, round(n_tokens / 1000 * settings.study_per_1k_tokens)))
+
+
+def reading_count(questions: int, settings) -> int:
+    """How many of ``questions`` are asked a second time with their passage shown."""
+    return round(questions * settings.study_reading)
 
 
 def teacher_windows(text: str, end_char: int, window_tokens: int) -> list[tuple[int, int]]:
@@ -129,13 +148,21 @@ class StudySet:
     @classmethod
     def build(cls, lm, book: BookText, tokens: BookTokens, settings, *, model_fingerprint: str,
               cache_folder: Path) -> "StudySet":
-        count = study_item_count(len(tokens), settings)
+        count = study_question_count(len(tokens), settings)
         questions = study_questions(book.text, tokens.end_char, count, settings.seed)
         windows = teacher_windows(book.text, tokens.end_char, settings.study_window_tokens)
         items = []
         for q in questions:
             encoded = encode_item(lm, book.title, q.question, q.answer, q.offset, end=ANSWER_END)
             items.append(StudyItem(q, encoded.input_ids, encoded.labels, window_for(q.offset, windows)))
+        # Reading practice: some questions again, with the passage around their sentence shown the way
+        # the rag modes show a retrieved passage, so the adapter keeps reading what it is shown.
+        rng = np.random.default_rng([settings.seed, 29])
+        for twin in sorted(rng.permutation(len(items))[:reading_count(len(items), settings)].tolist()):
+            q = items[twin].question
+            encoded = encode_item(lm, book.title, q.question, q.answer, q.offset,
+                                  passage_around(book.text, q.offset, tokens.end_char), end=ANSWER_END)
+            items.append(StudyItem(q, encoded.input_ids, encoded.labels, items[twin].window, twin))
         raw = json.dumps([TARGETS_FORMAT, book.content_hash, model_fingerprint, [[q.question, q.answer] for q in questions],
                           windows, settings.study_top_k, settings.study_answers, book.title])
         tokenizer = lm.tokenizer
@@ -156,12 +183,19 @@ class StudySet:
 
     @property
     def batches_per_epoch(self) -> int:
-        return math.ceil(len(self.items) / self.settings.study_batch)
+        reading = sum(item.twin is not None for item in self.items)
+        return study_batch_count(len(self.items) - reading, reading, self.settings)
 
     def epoch_batches(self, rng: np.random.Generator) -> list[tuple[int, ...]]:
-        order = rng.permutation(len(self.items))
+        """Shuffled micro-batches; reading items (long: a passage each) are batched among themselves, so
+        a short closed-book item is never padded to a passage's length."""
         b = self.settings.study_batch
-        return [tuple(int(i) for i in order[k:k + b]) for k in range(0, len(order), b)]
+        batches = []
+        for group in ([i for i, it in enumerate(self.items) if it.twin is None],
+                      [i for i, it in enumerate(self.items) if it.twin is not None]):
+            order = [group[int(j)] for j in rng.permutation(len(group))]
+            batches += [tuple(order[k:k + b]) for k in range(0, len(order), b)]
+        return [batches[int(j)] for j in rng.permutation(len(batches))]
 
     def write_questions(self, path: Path) -> None:
         """The questions as JSON lines (saved beside the adapter so a reader can see what was studied)."""
@@ -178,14 +212,16 @@ class StudySet:
         """
         by_window: dict[int, list[int]] = {}
         for i, item in enumerate(self.items):
-            by_window.setdefault(item.window, []).append(i)
+            if item.twin is None:  # a reading item shares its twin's targets
+                by_window.setdefault(item.window, []).append(i)
         windows = sorted(by_window)
         shards = [windows[k:k + SHARD_WINDOWS] for k in range(0, len(windows), SHARD_WINDOWS)]
         folder = self.folder
         folder.mkdir(parents=True, exist_ok=True)
         self.write_questions(folder / "questions.jsonl")
         done = 0
-        yield done, len(self.items)
+        taught = sum(len(m) for m in by_window.values())
+        yield done, taught
         for number, shard in enumerate(shards):
             members = [i for w in shard for i in by_window[w]]
             path = folder / f"shard-{number:05d}.npz"
@@ -198,7 +234,7 @@ class StudySet:
                         return  # this shard is not saved: it is redone on resume
                 self._save_shard(path, members)
             done += len(members)
-            yield done, len(self.items)
+            yield done, taught
 
     def _teach_window(self, lm, window: int, members: list[int]) -> None:
         """The teacher's top-k for every item of one window: the window is encoded once.
@@ -284,10 +320,11 @@ class StudySet:
 
     def batch(self, members: tuple[int, ...], device) -> StudyBatch:
         rows = []
-        for i in members:
+        sources = [i if self.items[i].twin is None else self.items[i].twin for i in members]
+        for i, source in zip(members, sources):
             item = self.items[i]
             prompt = [t for t, lab in zip(item.input_ids, item.labels) if lab == -100]
-            answer = self.answer_override.get(i, item.answer_ids)
+            answer = self.answer_override.get(source, item.answer_ids)
             rows.append((prompt + answer, [-100] * len(prompt) + answer))
         width = max(len(ids) for ids, _ in rows)
         ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
@@ -299,8 +336,8 @@ class StudySet:
             labels[r, :len(row_labels)] = torch.tensor(row_labels)
         batch = StudyBatch(ids.to(device), mask.to(device), labels.to(device))
         if self.distill:
-            batch.teacher_ids = torch.from_numpy(np.concatenate([self.teacher[i][0] for i in members])).long().to(device)
-            batch.teacher_logp = torch.from_numpy(np.concatenate([self.teacher[i][1] for i in members])).to(device)
+            batch.teacher_ids = torch.from_numpy(np.concatenate([self.teacher[i][0] for i in sources])).long().to(device)
+            batch.teacher_logp = torch.from_numpy(np.concatenate([self.teacher[i][1] for i in sources])).to(device)
         return batch
 
 
@@ -343,4 +380,5 @@ def _greedy_answer(model, tokenizer, tail: list[int], past, cache_arg: str, devi
     return answer, np.stack(tops_ids), np.stack(tops_logp)
 
 
-__all__ = ["StudyBatch", "StudyItem", "StudySet", "needs_teacher", "study_item_count", "teacher_windows"]
+__all__ = ["StudyBatch", "StudyItem", "StudySet", "needs_teacher", "reading_count", "study_batch_count",
+           "study_item_count", "study_question_count", "teacher_windows"]

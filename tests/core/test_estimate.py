@@ -1,3 +1,4 @@
+import pytest
 """Memorize estimates: speeds remembered from finished runs, the prefix of contextualized segments."""
 
 import json
@@ -56,14 +57,20 @@ def test_study_items_and_the_reading_pass_are_counted(tiny_lm):
     assert labels.reading_seconds == 0  # known answers as labels: no teacher to run
     only = estimate_memorize(tiny_lm, 10_000, MemorizeSettings(study=True, segment_weight=0.0))
     assert only.steps == 2 * 25 and only.tokens_to_train < plain.tokens_to_train
-    assert any("study: 200 questions" in line for line in study.lines())
+    assert any("study: 200 items" in line for line in study.lines())
+    reading = estimate_memorize(tiny_lm, 10_000, MemorizeSettings(study=True, study_per_1k_tokens=20, study_batch=8,
+                                                                  study_reading=0.5))
+    assert reading.study_items == 300 and reading.steps == study.steps + 2 * 13  # 100 reading items apart
+    assert reading.tokens_to_train > study.tokens_to_train + 2 * 100 * 200  # each carries a passage
+    assert reading.reading_seconds == study.reading_seconds  # they share their questions' targets
 
 
-def test_the_estimate_counts_the_steps_a_study_run_takes(ferry_book):
+@pytest.mark.parametrize("reading", [0.0, 0.5])
+def test_the_estimate_counts_the_steps_a_study_run_takes(ferry_book, reading):
     from lift_reader.core.estimate import estimate_memorize
 
     ws, record = ferry_book
-    settings = MemorizeSettings(segment_length=64, epochs=2, study=True, study_per_1k_tokens=30)
+    settings = MemorizeSettings(segment_length=64, epochs=2, study=True, study_per_1k_tokens=30, study_reading=reading)
     job = ws.memorize_job(record, settings)
     estimate = estimate_memorize(ws.lm, len(job.tokens), settings)
     assert estimate.steps == job.total_steps

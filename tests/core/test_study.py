@@ -212,3 +212,34 @@ def test_the_teacher_reads_after_the_estimates_probe_left_no_adapter(ferry_book,
     assert probe_throughput(ws.lm, settings, tokens.ids[:64]) > 0
     study = StudySet.build(ws.lm, ws.book_text(record), tokens, settings, model_fingerprint="x", cache_folder=tmp_path)
     assert list(study.read_with_teacher(ws.lm))[-1] == (len(study), len(study))
+
+
+def test_reading_items_ask_again_with_the_passage_and_share_the_teachers_targets(ferry_book, tmp_path):
+    from lift_reader.core.study import StudySet
+
+    ws, record = ferry_book
+    settings = MemorizeSettings(**{**STUDY, "study_reading": 0.5})
+    book, lm = ws.book_text(record), ws.lm
+    study = StudySet.build(lm, book, ws.book_tokens(record), settings, model_fingerprint="x", cache_folder=tmp_path)
+    closed = [i for i, it in enumerate(study.items) if it.twin is None]
+    reading = [i for i, it in enumerate(study.items) if it.twin is not None]
+    assert len(reading) == round(len(closed) * 0.5) > 0
+    for i in reading:
+        item, twin = study.items[i], study.items[study.items[i].twin]
+        assert item.question == twin.question and item.answer_ids == twin.answer_ids
+        prompt = lm.tokenizer.decode([t for t, lab in zip(item.input_ids, item.labels) if lab == -100])
+        assert len(item.input_ids) > len(twin.input_ids) + 50  # its passage is in the prompt
+        assert book.text[item.question.offset:item.question.offset + 30].split()[1] in prompt
+    # The teacher reads only the closed-book questions; a reading item's batch carries its twin's targets.
+    steps = list(study.read_with_teacher(lm))
+    assert steps[-1] == (len(closed), len(closed))
+    assert all(study.teacher[i] is None for i in reading)
+    batch = study.batch((reading[0],), torch.device("cpu"))
+    twin_ids, _ = study.teacher[study.items[reading[0]].twin]
+    assert torch.equal(batch.teacher_ids, torch.from_numpy(twin_ids).long())
+    # Reading items are batched among themselves (no short item padded to a passage's length).
+    batches = study.epoch_batches(np.random.default_rng(0))
+    assert len(batches) == study.batches_per_epoch
+    assert all(len({study.items[i].twin is None for i in b}) == 1 for b in batches)
+    assert sorted(i for b in batches for i in b) == list(range(len(study.items)))
+    assert MemorizeSettings(**STUDY).training_key() != settings.training_key()

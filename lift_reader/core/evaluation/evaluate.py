@@ -54,7 +54,8 @@ def _setup_lines(ws, config: EvalConfig, documents: list[EvalDocument], source: 
         f"retrieval: {config.retrieval}; greedy answers of at most {config.max_new_tokens} tokens",
         f"Memorizing: segments {m.segment_length}/{m.effective_stride}, {_count(m.epochs, 'epoch')}, "
         f"lr {m.learning_rate:g} ({m.schedule}), LoRA r={m.lora_rank} alpha={m.lora_alpha} on {m.target_modules}, "
-        f"auxiliary QA {_aux(m)}, contextualized segments {'on' if m.contextualized else 'off'}, seed {m.seed}",
+        f"auxiliary QA {_aux(m)}, contextualized segments {'on' if m.contextualized else 'off'}, study {_study(m)}, "
+        f"seed {m.seed}",
         "Multiple choice: raw = highest option log-likelihood; calibrated = highest log p(option | prompt) "
         "minus log p(option | same prompt without book and question)",
         "Open questions: token F1 and ROUGE-L of the greedy answer (best reference); "
@@ -85,6 +86,14 @@ def evaluate(ws, questions: str | Path, config: EvalConfig, out_dir: str | Path,
     atomic_write_text(md_path, text)
     drawn = write_chart(summary, chart_path, title=f"{source}: {_count(len(documents), 'document')}")
     return EvalOutputs(json_path, md_path, chart_path if drawn else None, summary, text)
+
+
+def _study(m) -> str:
+    if not m.study:
+        return "off"
+    reading = f", {m.study_reading:.0%} again with their passage" if m.study_reading else ""
+    segments = "" if m.segment_weight == 1 else f", segment weight {m.segment_weight:g}"
+    return f"on ({m.study_per_1k_tokens:g} per 1K tokens, {m.study_targets}, {m.study_answers} answers{reading}{segments})"
 
 
 def _aux(m) -> str:
