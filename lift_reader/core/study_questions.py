@@ -237,6 +237,108 @@ def _passive_question(sentence: str) -> tuple[str, str] | None:
     return f"Who {match.group('verb')} {patient}{match.group('rest')}?", match.group("agent")
 
 
+_AUXILIARIES = frozenset("was were is are be been am did does do could would should might must may can shall will "
+                         "had has have".split())
+_PRONOUNS = frozenset("he she it they we i you this that there these those one who which what".split())
+_DETERMINERS = frozenset("the a an his her its their our my your this that these those every each some".split())
+_ADVERB = re.compile(r"^(?:[a-z]+ly|never|always|often|once|still|soon|then|also|just|even|only|almost|again)$")
+_OBJECT_END = re.compile(r",|;|(?:^|\s)(?:in|on|at|to|from|with|into|onto|under|over|for|by|near|through|after|before|"
+                         r"during|because|and|but|while|when|where|who|which|that)\s")
+
+
+def _past_verb_lemma(word: str, form: str = "VBD") -> str | None:
+    """The base form of a simple past verb ("kept" -> "keep"), or of a past participle with
+    ``form="VBN"`` ("been" -> "be"); None if ``word`` is not one (lemminflect's tables)."""
+    from lemminflect import getAllLemmas, getInflection
+
+    if form == "VBD" and word in _AUXILIARIES and word != "had":
+        return None
+    for lemma in getAllLemmas(word).get("VERB", ()):
+        if word in getInflection(lemma, form) and word != lemma:
+            return lemma
+    return None
+
+
+def _do_support(clause: str) -> tuple[str, str, str, str] | None:
+    """(subject, verb, base form, rest) of a clause in the simple past with a noun-phrase subject:
+    "The Psychologist kept fourteen spoons in a box" -> ("the Psychologist", "kept", "keep", "fourteen ...")."""
+    words = clause.split(" ")
+    for v in range(1, min(len(words) - 1, 7)):
+        word = words[v].lower()
+        if word in _AUXILIARIES and word != "had":
+            return None
+        lemma = _past_verb_lemma(word)
+        if lemma is None:
+            continue
+        if lemma == "have" and _past_verb_lemma(words[v + 1].lower(), "VBN"):
+            return None  # "had won", "had been": a past perfect, asked by the other templates
+        subject = " ".join(words[:v])
+        first = words[0].lower().strip("'’")
+        if first in _PRONOUNS or "," in subject or not (
+                first in _DETERMINERS or (words[0][:1].isupper() and first not in _NOT_NAMES)):
+            return None
+        phrase = _noun_phrase(subject)
+        rest = " ".join(words[v + 1:])
+        return (phrase, words[v], lemma, rest) if phrase and rest else None
+    return None
+
+
+def _do_questions(sentence: str, names: frozenset[str] | None) -> list[tuple[str, str]]:
+    """Questions a reader asks of a past-tense clause, with the question word moved to the front:
+    "What did the Psychologist keep in a walnut box?", "How many silver spoons did the Psychologist
+    keep?", "Where did Filby's sister live?", "What did Kit Amberly do?"."""
+    made: list[tuple[str, str]] = []
+    for clause in clauses(sentence):
+        parsed = _do_support(clause)
+        if parsed is None:
+            continue
+        subject, verb, lemma, rest = parsed
+        words = rest.split(" ")
+        adverb = words[0] if _ADVERB.match(words[0]) and len(words) > 1 else ""
+        body = " ".join(words[1:]) if adverb else rest
+        split = _OBJECT_END.search(body)
+        obj, tail = (body[:split.start()], body[split.start():]) if split else (body, "")
+        tail = _clean_end(tail.split(",")[0]) if not tail.startswith((",", ";")) else ""
+        did = f"did {subject} {lemma}"
+        place = re.match(r"(?:in|at|near|to|from|into)\s", body)
+        if place:
+            made.append((f"Where {did}?", _clean_end(re.split(r",|;", body)[0])))
+        elif 1 <= len(obj.split()) <= 8 and obj.split(" ")[0].lower() not in _AUXILIARIES:
+            made.append((f"What {did}{tail}?", (adverb + " " + obj).strip()))
+        for fact in facts_in(body, names):
+            before = body[:fact.start].rstrip()
+            if fact.kind == "number" and not before:
+                noun = _OBJECT_END.split(body[fact.end:].strip(), maxsplit=1)[0].strip()
+                if 1 <= len(noun.split()) <= 4:
+                    rest_after = body[fact.end:].strip()[len(noun):]
+                    made.append((f"How many {noun} {did}{rest_after}?", fact.text))
+            elif fact.kind == "name" and before:
+                prep = before.rsplit(" ", 1)[-1].lower()
+                which = re.search(r"(?:^|\s)(in|at|to|from|near)\s(?:the|a)\s(\w+)\sof$", before)
+                if which:
+                    made.append((f"{which.group(1).capitalize()} which {which.group(2)} {did}"
+                                 f"{' ' + before[:which.start()].strip() if which.start() else ''}?", fact.text))
+                elif prep in _WHERE_PREPOSITIONS and not fact.text.lower().startswith("the ") and "," not in before:
+                    made.append((f"Where {did} {before[:-len(prep)].strip()}".rstrip() + "?", f"{prep} {fact.text}"))
+        if subject[:1].isupper() or subject.split(" ")[0] == "the":
+            made.append((f"What did {subject} do?", _clean_end(f"{verb} {rest}")))
+    return made
+
+
+def _why_question(sentence: str) -> tuple[str, str] | None:
+    """"The keeper lit the lamp early because a storm was coming." -> ("Why did the keeper light the lamp
+    early?", "because a storm was coming")."""
+    match = re.search(r",?\s(because|since|as|so that)\s", sentence)
+    if match is None or match.group(1) in ("since", "as") and "," not in sentence[:match.end()]:
+        return None
+    parsed = _do_support(_clean_end(sentence[:match.start()]))
+    reason = _clean_end(sentence[match.start():]).lstrip(", ")
+    if parsed is None or not 3 <= len(reason.split()) <= 25:
+        return None
+    subject, _, lemma, rest = parsed
+    return f"Why did {subject} {lemma} {rest}?", reason
+
+
 def _about_question(fact: _Fact, sentence: str) -> tuple[str, str] | None:
     if fact.kind != "name" or len(sentence.split()) > 45:
         return None
@@ -268,15 +370,28 @@ def sentence_questions(sentence: str, following: str | None, rng: np.random.Gene
         direct.insert(0, (*passive, "subject"))
     for k, (question, answer) in enumerate(_predicate_questions(sentence)):
         direct.insert(min(1 + k, len(direct)), (question, answer, "predicate"))
+    # A reader's own questions (moved question words, "why") go first: the study items must answer the
+    # way the reader asks, and the other forms add directions.
+    why = _why_question(sentence)
+    asked = [(q, a, "why") for q, a in ([why] if why else [])] + [(q, a, "do") for q, a in _do_questions(sentence, names)]
+    direct = _interleave(asked, direct)
     other: list[tuple[str, str, str]] = []
     if order:
         about = _about_question(order[0], sentence)
         if about is not None:
             other.append((about[0], about[1], "about"))
         other.append((*_cloze_question(sentence, order[0]), "cloze"))
-    if following is not None and direct:
+    if following is not None and (direct or asked):
         other.append((f'What happened after this: "{_clean_end(sentence)}"?', following.strip(), "after"))
     return direct + other
+
+
+def _interleave(first: list, second: list) -> list:
+    """first[0], second[0], first[1], second[1], ... then the rest of the longer list."""
+    out = []
+    for k in range(max(len(first), len(second))):
+        out += first[k:k + 1] + second[k:k + 1]
+    return out
 
 
 def book_sentences(text: str) -> list[tuple[int, str]]:

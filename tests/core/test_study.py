@@ -40,6 +40,27 @@ def test_clauses_are_asked_with_the_question_word_moved_to_the_front():
     assert ("What was the keeper's favourite dish?", "eel pie") in {(q, a) for q, a, _ in made}
 
 
+def test_past_tense_clauses_are_asked_the_way_a_reader_asks():
+    """Question word in front with "did" and the verb's base form, as readers (and the dev sets) ask."""
+    def pairs(sentence):
+        return {(q, a) for q, a, kind in sentence_questions(sentence, None, np.random.default_rng(0))
+                if kind in ("do", "why")}
+
+    spoons = pairs("The Psychologist kept exactly fourteen silver spoons in a walnut box.")
+    assert ("How many silver spoons did the Psychologist keep in a walnut box?", "fourteen") in spoons
+    assert ("What did the Psychologist keep in a walnut box?", "exactly fourteen silver spoons") in spoons
+    assert ("What did the Psychologist do?", "kept exactly fourteen silver spoons in a walnut box") in spoons
+    village = pairs("Filby's elder sister lived in the village of Marrowcombe, in Devon.")
+    assert ("In which village did Filby's elder sister live?", "Marrowcombe") in village
+    assert ("Where did Filby's elder sister live?", "in the village of Marrowcombe") in village
+    assert ("Why did the keeper light the lamp early?", "because a storm was coming") in pairs(
+        "The keeper lit the lamp early because a storm was coming.")
+    # Not a simple past with a noun-phrase subject: no such questions.
+    assert not pairs("He kept the spoons in a box.")
+    assert not pairs("The door had been painted yellow by Ezra Colville.")
+    assert not pairs("On the mantel stood a barometer that the Medical Man had won.")
+
+
 def test_a_passive_is_asked_in_the_active():
     made = sentence_questions("The lamp had been mended by a tinker named Abel Quist.", None, np.random.default_rng(0))
     assert made[0] == ("Who mended the lamp?", "Abel Quist", "subject")
