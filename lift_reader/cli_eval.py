@@ -126,7 +126,7 @@ def recipe_flags(given) -> list[str]:
         for flag, name in (("--study-per-1k", "study_per_1k_tokens"), ("--study-targets", "study_targets"),
                            ("--study-answers", "study_answers"), ("--study-reading", "study_reading")):
             value = getattr(given, name, None)
-            if value is not None:
+            if value is not None and not (name == "study_reading" and value == 0):
                 parts += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
     if getattr(given, "segment_weight", None) is not None and given.segment_weight != 1:
         parts += ["--segment-weight", f"{given.segment_weight:g}"]
