@@ -241,7 +241,7 @@ _AUXILIARIES = frozenset("was were is are be been am did does do could would sho
                          "had has have".split())
 _PRONOUNS = frozenset("he she it they we i you this that there these those one who which what".split())
 _DETERMINERS = frozenset("the a an his her its their our my your this that these those every each some".split())
-_ADVERB = re.compile(r"^(?:[a-z]+ly|never|always|often|once|still|soon|then|also|just|even|only|almost|again)$")
+_ADVERB = re.compile(r"^(?:[a-z]+ly|never|always|often|once|still|soon|then|now|also|just|even|only|almost|again)$")
 _OBJECT_END = re.compile(r",|;|(?:^|\s)(?:in|on|at|to|from|with|into|onto|under|over|for|by|near|through|after|before|"
                          r"during|because|and|but|while|when|where|who|which|that)\s")
 
@@ -259,51 +259,76 @@ def _past_verb_lemma(word: str, form: str = "VBD") -> str | None:
     return None
 
 
-def _do_support(clause: str) -> tuple[str, str, str, str] | None:
+def _do_support(clause: str, names: frozenset[str] | None) -> tuple[str, str, str, str] | None:
     """(subject, verb, base form, rest) of a clause in the simple past with a noun-phrase subject:
     "The Psychologist kept fourteen spoons in a box" -> ("the Psychologist", "kept", "keep", "fourteen ...")."""
     words = clause.split(" ")
+    first = words[0].lower().strip("'’")
+    starts_a_name = words[0][:1].isupper() and first not in _NOT_NAMES and (
+        names is None or words[0].strip("'’").removesuffix("'s").removesuffix("’s") in names)
+    if not (first in _DETERMINERS or starts_a_name):
+        return None  # "Suddenly he ...", "Often ...", "Underneath it ...": no noun-phrase subject
     for v in range(1, min(len(words) - 1, 7)):
         word = words[v].lower()
-        if word in _AUXILIARIES and word != "had":
+        if word in _PRONOUNS or (word in _AUXILIARIES and word != "had") or word.endswith(","):
             return None
         lemma = _past_verb_lemma(word)
         if lemma is None:
             continue
         if lemma == "have" and _past_verb_lemma(words[v + 1].lower(), "VBN"):
             return None  # "had won", "had been": a past perfect, asked by the other templates
-        subject = " ".join(words[:v])
-        first = words[0].lower().strip("'’")
-        if first in _PRONOUNS or "," in subject or not (
-                first in _DETERMINERS or (words[0][:1].isupper() and first not in _NOT_NAMES)):
-            return None
-        phrase = _noun_phrase(subject)
+        phrase = _noun_phrase(" ".join(words[:v]))
         rest = " ".join(words[v + 1:])
         return (phrase, words[v], lemma, rest) if phrase and rest else None
     return None
 
 
+_LEADING_WHEN = re.compile(r"^(?:When|After|As soon as|Once|Then|So|And)\s(?:[^,]{3,120},\s)?")
+_PARTICLES = frozenset("away up down out off about over back along around round aside".split())
+_HOW_VERBS = frozenset("feel look seem sound".split())
+MAX_ACTION_WORDS = 16
+"""A "What did X do?" answer longer than this is cut at its first comma or "and" (readers answer briefly)."""
+
+
+def _action(verb: str, rest: str) -> str | None:
+    """The answer to "What did X do?": the verb phrase, cut short when it runs on."""
+    action = _clean_end(f"{verb} {rest}")
+    words = action.split(" ")
+    if len(words) > MAX_ACTION_WORDS:
+        cut = re.search(r",|\s(?:and|so that|that|which|who)\s", " ".join(words[:MAX_ACTION_WORDS]))
+        if cut is None or cut.start() < 8:
+            return None
+        action = action[:cut.start()]
+    return action
+
+
 def _do_questions(sentence: str, names: frozenset[str] | None) -> list[tuple[str, str]]:
     """Questions a reader asks of a past-tense clause, with the question word moved to the front:
     "What did the Psychologist keep in a walnut box?", "How many silver spoons did the Psychologist
-    keep?", "Where did Filby's sister live?", "What did Kit Amberly do?"."""
+    keep?", "Where did Filby's sister live?", "How did the Giant feel?", "What did Kit Amberly do?"."""
     made: list[tuple[str, str]] = []
     for clause in clauses(sentence):
-        parsed = _do_support(clause)
+        main = _LEADING_WHEN.sub("", clause)  # "When the Spring came, the Giant felt sad": ask the main clause
+        parsed = _do_support(main[0].upper() + main[1:] if main else main, names)
         if parsed is None:
             continue
         subject, verb, lemma, rest = parsed
         words = rest.split(" ")
         adverb = words[0] if _ADVERB.match(words[0]) and len(words) > 1 else ""
-        body = " ".join(words[1:]) if adverb else rest
+        if words[0].lower() in _PARTICLES:  # "ran away", "stretched out his arms": part of the verb
+            lemma, words = f"{lemma} {words[0]}", words[1:]
+        body = " ".join(words[1:]) if adverb else " ".join(words)
+        did = f"did {subject} {lemma}"
         split = _OBJECT_END.search(body)
         obj, tail = (body[:split.start()], body[split.start():]) if split else (body, "")
         tail = _clean_end(tail.split(",")[0]) if not tail.startswith((",", ";")) else ""
-        did = f"did {subject} {lemma}"
-        place = re.match(r"(?:in|at|near|to|from|into)\s", body)
-        if place:
-            made.append((f"Where {did}?", _clean_end(re.split(r",|;", body)[0])))
-        elif 1 <= len(obj.split()) <= 8 and obj.split(" ")[0].lower() not in _AUXILIARIES:
+        place = re.match(r"(?:in|at|near|into|from|on)\s(?:the|a|an|his|her|their|[A-Z])", body)
+        first_part = _clean_end(re.split(r",|;|\s(?:and|but|that|so)\s", body)[0])
+        if lemma in _HOW_VERBS and body:
+            made.append((f"How {did}?", first_part))
+        elif place:
+            made.append((f"Where {did}?", first_part))
+        elif 1 <= len(obj.split()) <= 8 and obj.split(" ")[0].lower() not in _AUXILIARIES | _PARTICLES:
             made.append((f"What {did}{tail}?", (adverb + " " + obj).strip()))
         for fact in facts_in(body, names):
             before = body[:fact.start].rstrip()
@@ -320,23 +345,43 @@ def _do_questions(sentence: str, names: frozenset[str] | None) -> list[tuple[str
                                  f"{' ' + before[:which.start()].strip() if which.start() else ''}?", fact.text))
                 elif prep in _WHERE_PREPOSITIONS and not fact.text.lower().startswith("the ") and "," not in before:
                     made.append((f"Where {did} {before[:-len(prep)].strip()}".rstrip() + "?", f"{prep} {fact.text}"))
-        if subject[:1].isupper() or subject.split(" ")[0] == "the":
-            made.append((f"What did {subject} do?", _clean_end(f"{verb} {rest}")))
+        action = _action(verb, rest)
+        if action is not None:
+            made.append((f"What did {subject} do?", action))
     return made
 
 
-def _why_question(sentence: str) -> tuple[str, str] | None:
+def _why_question(sentence: str, names: frozenset[str] | None) -> tuple[str, str] | None:
     """"The keeper lit the lamp early because a storm was coming." -> ("Why did the keeper light the lamp
     early?", "because a storm was coming")."""
     match = re.search(r",?\s(because|since|as|so that)\s", sentence)
     if match is None or match.group(1) in ("since", "as") and "," not in sentence[:match.end()]:
         return None
-    parsed = _do_support(_clean_end(sentence[:match.start()]))
+    parsed = _do_support(_clean_end(sentence[:match.start()]), names)
     reason = _clean_end(sentence[match.start():]).lstrip(", ")
     if parsed is None or not 3 <= len(reason.split()) <= 25:
         return None
     subject, _, lemma, rest = parsed
+    if len(rest.split()) > 14 or "," in rest:
+        return None
     return f"Why did {subject} {lemma} {rest}?", reason
+
+
+def _when_questions(sentence: str, names: frozenset[str] | None) -> list[tuple[str, str]]:
+    """"When the Spring came, the Giant looked out." -> "What did the Giant do when the Spring came?"
+    and "What happened when the Spring came?"."""
+    match = re.match(r"(When|After|As soon as|Once)\s([^,]{8,120}),\s(.+)$", _clean_end(sentence))
+    if match is None:
+        return []
+    condition, main = f"{match.group(1).lower()} {match.group(2)}", match.group(3)
+    made = [(f"What happened {condition}?", main[0].upper() + main[1:])] if len(main.split()) <= 25 else []
+    parsed = _do_support(main, names)
+    if parsed is not None:
+        subject, verb, _, rest = parsed
+        action = _action(verb, rest)
+        if action is not None:
+            made.append((f"What did {subject} do {condition}?", action))
+    return made
 
 
 def _about_question(fact: _Fact, sentence: str) -> tuple[str, str] | None:
@@ -372,8 +417,9 @@ def sentence_questions(sentence: str, following: str | None, rng: np.random.Gene
         direct.insert(min(1 + k, len(direct)), (question, answer, "predicate"))
     # A reader's own questions (moved question words, "why") go first: the study items must answer the
     # way the reader asks, and the other forms add directions.
-    why = _why_question(sentence)
-    asked = [(q, a, "why") for q, a in ([why] if why else [])] + [(q, a, "do") for q, a in _do_questions(sentence, names)]
+    why = _why_question(sentence, names)
+    asked = [(q, a, "why") for q, a in ([why] if why else []) + _when_questions(sentence, names)]
+    asked += [(q, a, "do") for q, a in _do_questions(sentence, names)]
     direct = _interleave(asked, direct)
     other: list[tuple[str, str, str]] = []
     if order:

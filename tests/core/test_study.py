@@ -55,7 +55,14 @@ def test_past_tense_clauses_are_asked_the_way_a_reader_asks():
     assert ("Where did Filby's elder sister live?", "in the village of Marrowcombe") in village
     assert ("Why did the keeper light the lamp early?", "because a storm was coming") in pairs(
         "The keeper lit the lamp early because a storm was coming.")
+    giant = pairs("When the Spring came, the Giant felt very sad.")
+    assert ("How did the Giant feel?", "very sad") in giant
+    assert ("What did the Giant do when the Spring came?", "felt very sad") in giant
+    assert ("What happened when the Spring came?", "The Giant felt very sad") in giant
+    assert ("What did the children do?", "ran away") in pairs("The children ran away.")
+    assert not any(q.startswith("What did the children run") for q, _ in pairs("The children ran away."))
     # Not a simple past with a noun-phrase subject: no such questions.
+    assert not pairs("Suddenly he rubbed his eyes in wonder.")
     assert not pairs("He kept the spoons in a box.")
     assert not pairs("The door had been painted yellow by Ezra Colville.")
     assert not pairs("On the mantel stood a barometer that the Medical Man had won.")
