@@ -26,7 +26,7 @@ SCHEDULES = ("cosine", "linear", "constant")
 _ADDED_LATER = {"aux_reading": False, "contextualized": False, "study": False, "study_per_1k_tokens": 20.0,
                 "study_targets": "distill", "study_answers": "known", "study_top_k": 32,
                 "study_window_tokens": 768, "study_batch": 8, "study_weight": 1.0, "segment_weight": 1.0,
-                "study_reading": 0.0}
+                "study_reading": 0.0, "lora_layers": 1.0}
 STUDY_TARGETS = ("distill", "labels", "both")
 STUDY_ANSWERS = ("known", "teacher")
 
@@ -57,6 +57,9 @@ class MemorizeSettings:
     """Dropout on the LoRA input."""
     target_modules: str = "all-linear"
     """Which layers get LoRA: "all-linear" or a comma-separated list of module names."""
+    lora_layers: float = 1.0
+    """Share of the decoder layers, counted from the top, that get LoRA (1: all; 0.5: the upper half,
+    and the backward pass stops at the lowest adapted layer)."""
     micro_batch_size: int = 1
     """Segments per forward pass (equal-length segments batch without padding)."""
     grad_accum_steps: int = 1
@@ -123,6 +126,7 @@ class MemorizeSettings:
             (0 <= self.min_lr_ratio <= 1, "min_lr_ratio must be in [0, 1]"),
             (1 <= self.lora_rank <= 1024, "LoRA rank must be between 1 and 1024"),
             (self.lora_alpha > 0, "LoRA alpha must be positive"),
+            (0 < self.lora_layers <= 1, "the share of layers with LoRA must be in (0, 1]"),
             (0 <= self.lora_dropout < 1, "LoRA dropout must be in [0, 1)"),
             (self.micro_batch_size >= 1, "micro-batch size must be at least 1"),
             (self.grad_accum_steps >= 1, "gradient accumulation steps must be at least 1"),
@@ -171,6 +175,11 @@ class MemorizeSettings:
             if data[name] == before:
                 data.pop(name)
         data["stride"] = self.effective_stride
+        if self.study:
+            from lift_reader.core.study_questions import TEMPLATES_VERSION
+
+            if TEMPLATES_VERSION > 1:  # the first templates' adapters keep their key
+                data["study_templates"] = TEMPLATES_VERSION
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
     @classmethod

@@ -31,6 +31,10 @@ import numpy as np
 
 from lift_reader.core.auxiliary import split_sentences
 
+TEMPLATES_VERSION = 2
+"""Part of a study run's training key: raise it whenever the templates ask other questions, so an
+adapter (or an eval's cached one) trained on the old questions is not taken for the new."""
+
 _NAME = re.compile(r"\b[A-Z][a-z'’]+(?:\s(?:of\s|de\s|the\s)?[A-Z][a-z'’]+)*")
 _NUMBER_WORDS = ("two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
                  "seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|"
