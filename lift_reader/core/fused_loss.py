@@ -1,21 +1,33 @@
-"""Causal-LM loss without materializing the (tokens x vocabulary) logits.
+"""Causal-LM loss without materializing the (tokens x vocabulary) logits, with a sparse backward.
 
 Gemma's vocabulary has 262,144 entries: one 256-token segment has 67M
 logits, 268 MB in fp32, plus as much again for their gradient, and the
 output layer is ~60% of a training step's FLOPs (168M of the embedded
-model's 268M weights).  Here the output layer and the cross-entropy run
-together, a chunk of tokens at a time: each chunk's
-logits live only while its loss and its gradient with respect to the hidden
-states are computed, in the forward pass.  The backward pass then only
-scales that stored (tokens x hidden) gradient: no logits are kept and none
-are recomputed.  This needs a frozen output layer, which LoRA guarantees
-(it never adapts the embedding tied to the output layer).
+model's 268M weights).  Here the output layer and the loss run together,
+a chunk of tokens at a time: each chunk's logits live only while its loss
+and its gradient with respect to the hidden states are computed, in the
+forward pass.  The backward pass then only scales that stored
+(tokens x hidden) gradient: no logits are kept and none are recomputed.
+This needs a frozen output layer, which LoRA guarantees (it never adapts
+the embedding tied to the output layer).
 
-Cost per chunk of c tokens: two (c x H x V) matmuls, the same as the usual
-forward + backward, one fused softmax and two light passes over (c x V).
+Cost per chunk of c tokens: the (c x H x V) logits matmul, one fused
+softmax, a few light passes over (c x V), and the gradient matmul
+``dL/dlogits @ W``, which the gradient filter below makes much smaller.
+
+The gradient filter (Cut Cross-Entropy's, Wijmans et al. 2024): a vocabulary
+row whose logit gradient is below ``GRAD_FILTER`` in magnitude for every
+token of the chunk is left out of the gradient matmul.  For the
+cross-entropy that entry is the softmax probability (times the soft-cap's
+derivative, at most 1), and a trained model puts almost all of its mass on a
+few thousand of the 262,144 rows, so most rows go (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -26,43 +38,125 @@ SUPPORTED_MODEL_TYPES = frozenset(
 )
 CHUNK_TOKENS = 256  # 256 x 262,144 bf16 logits = 134 MB at a time (fp32: 268 MB)
 
+# The threshold: the error it adds must stay below what bf16 arithmetic already costs.  The paper's
+# reasoning: bf16 keeps 8 significant bits, so a gradient entry near 2**-4 is only known to ~2**-12;
+# an entry below that is lost in the rounding of the entries that carry a token's gradient (the
+# target's 1 - p and the top predictions' p).  But thousands of dropped entries all push the same
+# way, so we measured on the embedded model (pg1063, a 256-token chunk, gradient of the hidden
+# states, relative to the exact fp32 one): the exact gradient computed in bf16 is off by 1.1%;
+# filtering at 2**-12 alone (in fp32) by 2.0%, at 2**-14 by 0.86%, at 2**-16 by 0.32%.  2**-14 is the
+# largest threshold below bf16's own error.  It keeps 5.5% of the rows (2**-12: 2.5%), and the
+# LoRA gradient of a whole step moves from 14.1% to 14.8% error against fp32 (cosine 0.9922 ->
+# 0.9913).  tests/core/test_grad_filter.py holds the filter to the same bound.
+GRAD_FILTER = 2.0 ** -14
+FILTER_ENV = "LIFT_READER_GRAD_FILTER"  # "0"/"off": the exact gradient (benchmarks' "before"); or a threshold
+DENSE_ABOVE = 0.5  # when more than this share of rows is kept, the gather costs more than it saves
 
-class _LinearCrossEntropy(torch.autograd.Function):
-    """sum of -log p(target) over tokens; gradient w.r.t. hidden computed in forward.
 
-    Every target must be scored: ``causal_lm_loss`` drops masked positions before calling it.
+def grad_filter() -> float:
+    """The threshold in force: ``GRAD_FILTER`` unless the environment turns the filter off or sets another."""
+    value = os.environ.get(FILTER_ENV, "").strip().lower()
+    if not value:
+        return GRAD_FILTER
+    if value in ("0", "off", "false", "no"):
+        return 0.0
+    return float(value)
+
+
+@dataclass
+class FilterCounts:
+    """Rows of the output layer seen and kept by the gradient filter (summed over chunks; for benchmarks and tests)."""
+
+    seen: int = 0
+    kept: int = 0
+
+    def reset(self) -> None:
+        self.seen = self.kept = 0
+
+    @property
+    def kept_share(self) -> float:
+        return self.kept / self.seen if self.seen else 1.0
+
+
+FILTER_COUNTS = FilterCounts()
+
+
+def project_gradient(grad_logits: torch.Tensor, weight: torch.Tensor, threshold: float) -> torch.Tensor:
+    """``grad_logits @ weight`` (c, V) x (V, H), leaving out the rows whose gradient entries are all below ``threshold``.
+
+    Rows, not blocks of rows: on the CPU, gathering whole rows of the weight is a contiguous copy
+    each, so the paper's GPU tiles would only keep rows that a finer filter drops.
     """
+    grad_logits = grad_logits.to(weight.dtype)
+    if threshold <= 0:
+        return grad_logits @ weight
+    # Both signs: targets are negative.  Two reductions, not torch.aminmax: on the CPU that was ~5x
+    # slower than amax and amin together (489 vs 2 x ~50 ms on a 256 x 262,144 bf16 matrix).
+    keep = ((grad_logits.amax(0) >= threshold) | (grad_logits.amin(0) <= -threshold)).nonzero().squeeze(1)
+    FILTER_COUNTS.seen += grad_logits.shape[1]
+    FILTER_COUNTS.kept += keep.numel()
+    if keep.numel() > DENSE_ABOVE * grad_logits.shape[1]:
+        return grad_logits @ weight
+    return grad_logits.index_select(1, keep) @ weight.index_select(0, keep)
+
+
+# (logits of a chunk, the chunk's rows) -> (summed loss in fp32, its gradient w.r.t. those logits)
+LogitLoss = Callable[[torch.Tensor, slice], "tuple[torch.Tensor, torch.Tensor]"]
+
+
+class _LinearLoss(torch.autograd.Function):
+    """A loss summed over tokens of ``hidden @ weight.T``; its gradient w.r.t. hidden computed in forward."""
 
     @staticmethod
-    def forward(ctx, hidden, weight, targets, softcap, chunk):  # hidden (N, H), weight (V, H), targets (N,)
-        grad_hidden = torch.zeros_like(hidden)
+    def forward(ctx, hidden, weight, logit_loss: LogitLoss, softcap: float, chunk: int, threshold: float):
+        grad_hidden = torch.empty_like(hidden)
         total = torch.zeros((), dtype=torch.float32, device=hidden.device)
         for start in range(0, hidden.shape[0], chunk):
-            y = targets[start:start + chunk]
-            logits = hidden[start:start + chunk] @ weight.T  # (c, V), in the model's dtype
+            rows = slice(start, start + chunk)
+            logits = hidden[rows] @ weight.T  # (c, V), in the model's dtype
             if softcap:
                 capped = torch.tanh(logits / softcap)
                 logits = capped * softcap
-            # One fused softmax kernel (it accumulates in fp32 even for bf16 input) gives
-            # both the loss and the gradient softmax - onehot.  In bf16 this is the
-            # precision the gradient matmul below uses anyway; measured on the
-            # embedded model it is ~4x faster than logsumexp + exp over fp32 logits,
-            # which made the loss half of a training step.
-            probs = torch.softmax(logits, dim=-1)
-            rows = torch.arange(y.shape[0], device=y.device)
-            # -log p(target); the clamp only matters for a probability below fp32's range.
-            total += -probs[rows, y].float().clamp_min(1e-38).log().sum()
-            probs[rows, y] -= 1
+            loss, grad = logit_loss(logits, rows)
+            total += loss
             if softcap:
-                probs.mul_(1 - capped * capped)
-            grad_hidden[start:start + chunk] = probs.to(weight.dtype) @ weight
+                grad.mul_(1 - capped * capped)
+            grad_hidden[rows] = project_gradient(grad, weight, threshold)
         ctx.save_for_backward(grad_hidden)
         return total
 
     @staticmethod
     def backward(ctx, grad_total):
         (grad_hidden,) = ctx.saved_tensors
-        return grad_hidden * grad_total.to(grad_hidden.dtype), None, None, None, None
+        return grad_hidden * grad_total.to(grad_hidden.dtype), None, None, None, None, None
+
+
+def linear_loss(model, hidden: torch.Tensor, logit_loss: LogitLoss, *, chunk: int = CHUNK_TOKENS,
+                threshold: float | None = None) -> torch.Tensor:
+    """``logit_loss`` summed over the rows of ``hidden`` (n, H), through the model's frozen output layer."""
+    base = _unwrap(model)
+    softcap = getattr(base.config, "final_logit_softcapping", None) or 0.0
+    weight = base.get_output_embeddings().weight
+    threshold = grad_filter() if threshold is None else threshold
+    return _LinearLoss.apply(hidden, weight, logit_loss, float(softcap), chunk, threshold)
+
+
+def cross_entropy_of(targets: torch.Tensor) -> LogitLoss:
+    """sum of -log p(target) over a chunk, and its gradient softmax - onehot."""
+
+    def loss(logits: torch.Tensor, rows: slice):
+        y = targets[rows]
+        # One fused softmax kernel (it accumulates in fp32 even for bf16 input) gives both the loss
+        # and the gradient.  In bf16 this is the precision the gradient matmul uses anyway; measured
+        # on the embedded model it is ~4x faster than logsumexp + exp over fp32 logits.
+        probs = torch.softmax(logits, dim=-1)
+        at = torch.arange(y.shape[0], device=y.device)
+        # -log p(target); the clamp only matters for a probability below fp32's range.
+        total = -probs[at, y].float().clamp_min(1e-38).log().sum()
+        probs[at, y] -= 1
+        return total, probs
+
+    return loss
 
 
 def _unwrap(model):
@@ -83,8 +177,12 @@ def supports_fused_loss(model) -> bool:
     )
 
 
-def causal_lm_loss(model, input_ids: torch.Tensor, labels: torch.Tensor, *, chunk: int = CHUNK_TOKENS) -> torch.Tensor:
-    """Mean next-token loss over labels != -100 (labels are shifted here, as transformers does)."""
+def causal_lm_loss(model, input_ids: torch.Tensor, labels: torch.Tensor, *, chunk: int = CHUNK_TOKENS,
+                   threshold: float | None = None) -> torch.Tensor:
+    """Mean next-token loss over labels != -100 (labels are shifted here, as transformers does).
+
+    ``threshold``: the gradient filter's (None: ``grad_filter()``; 0: the exact gradient).
+    """
     if not supports_fused_loss(model):
         return model(input_ids=input_ids, labels=labels, use_cache=False).loss
     base = _unwrap(model)
@@ -98,7 +196,4 @@ def causal_lm_loss(model, input_ids: torch.Tensor, labels: torch.Tensor, *, chun
         # logits: with a 262,144-entry vocabulary the output layer is most of a token's FLOPs, so
         # only the scored rows go through it.  Autograd scatters their gradient back as zeros elsewhere.
         hidden, targets = hidden[keep], targets[keep]
-    softcap = getattr(base.config, "final_logit_softcapping", None) or 0.0
-    weight = base.get_output_embeddings().weight
-    total = _LinearCrossEntropy.apply(hidden, weight, targets, float(softcap), chunk)
-    return total / count
+    return linear_loss(model, hidden, cross_entropy_of(targets), chunk=chunk, threshold=threshold) / count

@@ -34,3 +34,30 @@ def ferry_book(tiny_lm, tmp_path):
     ws = Workspace(progress=lambda m: None)
     ws.use_model(tiny_lm)
     return ws, ws.add_book(story)
+
+
+@pytest.fixture
+def informative_lora(tiny_parts):
+    """make(arch, softcap, dtype): a LoRA (r=4) on a fresh tiny model with non-zero lora_B, so its gradients say something."""
+    import torch
+
+    from lift_reader.core.lora import add_training_adapter
+    from lift_reader.core.models import wrap_loaded
+    from lift_reader.core.settings import MemorizeSettings
+    from lift_reader.core.tiny_model import tiny_model
+
+    tok = tiny_parts[0]
+
+    def make(arch: str = "llama", softcap: float | None = None, dtype=torch.float32):
+        model = tiny_model(tok, arch=arch).to(dtype)
+        if softcap:
+            model.config.final_logit_softcapping = softcap
+        peft_model = add_training_adapter(wrap_loaded(model, tok, label="t", fingerprint="f"), "m",
+                                          MemorizeSettings(lora_rank=4))
+        with torch.no_grad():
+            for name, p in peft_model.named_parameters():
+                if "lora_B" in name:
+                    p.normal_(0, 0.05)
+        return peft_model
+
+    return make

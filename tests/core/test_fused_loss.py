@@ -13,17 +13,9 @@ from lift_reader.core.tiny_model import tiny_model
 
 
 @pytest.mark.parametrize("arch,softcap", [("llama", None), ("gemma3", None), ("gemma3", 5.0)])
-def test_matches_the_reference_loss_and_gradients(tiny_parts, arch, softcap):
+def test_matches_the_reference_loss_and_gradients(tiny_parts, informative_lora, arch, softcap):
     tok, _ = tiny_parts
-    model = tiny_model(tok, arch=arch)
-    if softcap:
-        model.config.final_logit_softcapping = softcap
-    lm = wrap_loaded(model, tok, label="t", fingerprint="f")
-    peft_model = add_training_adapter(lm, "m", MemorizeSettings(lora_rank=4))
-    with torch.no_grad():  # make the adapter non-zero so its gradients are informative
-        for name, p in peft_model.named_parameters():
-            if "lora_B" in name:
-                p.normal_(0, 0.05)
+    peft_model = informative_lora(arch, softcap)
     assert supports_fused_loss(peft_model)
     torch.manual_seed(0)
     ids = torch.randint(3, len(tok), (2, 40))
@@ -51,15 +43,10 @@ def test_falls_back_when_the_head_is_trainable(tiny_parts):
     torch.testing.assert_close(causal_lm_loss(model, ids, ids), model(input_ids=ids, labels=ids).loss)
 
 
-def test_bf16_loss_and_gradients_stay_close_to_the_reference(tiny_parts):
+def test_bf16_loss_and_gradients_stay_close_to_the_reference(tiny_parts, informative_lora):
     """In bf16 the softmax output is rounded to bf16: the loss must stay within ~1% and the gradients aligned."""
     tok, _ = tiny_parts
-    lm = wrap_loaded(tiny_model(tok, arch="gemma3").to(torch.bfloat16), tok, label="t", fingerprint="f")
-    peft_model = add_training_adapter(lm, "m", MemorizeSettings(lora_rank=4))
-    with torch.no_grad():
-        for name, p in peft_model.named_parameters():
-            if "lora_B" in name:
-                p.normal_(0, 0.05)
+    peft_model = informative_lora("gemma3", dtype=torch.bfloat16)
     torch.manual_seed(1)
     ids = torch.randint(3, len(tok), (2, 64))
     ref = peft_model(input_ids=ids, labels=ids, use_cache=False).loss
@@ -86,13 +73,13 @@ def test_masked_positions_skip_the_output_layer(tiny_parts, monkeypatch):
     labels = ids.clone()
     labels[0, :30] = -100  # a prefix the loss skips, as a contextualized segment has
     rows_seen = []
-    real_apply = fused_loss._LinearCrossEntropy.apply
+    real_apply = fused_loss._LinearLoss.apply
 
     def counting_apply(hidden, *rest):
         rows_seen.append(hidden.shape[0])
         return real_apply(hidden, *rest)
 
-    monkeypatch.setattr(fused_loss._LinearCrossEntropy, "apply", counting_apply)
+    monkeypatch.setattr(fused_loss._LinearLoss, "apply", counting_apply)
     ours = causal_lm_loss(peft_model, ids, labels, chunk=16)
     assert rows_seen == [int((labels[0, 1:] != -100).sum())] == [18]
     torch.testing.assert_close(ours, peft_model(input_ids=ids, labels=labels, use_cache=False).loss,
