@@ -85,9 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("new_name")
     q = asub.add_parser("rm", help="delete an adapter")
     q.add_argument("name")
-    q = asub.add_parser("export", help="write an adapter to a .zip")
+    q = asub.add_parser("export", help="write an adapter to a .zip (peft), or as a llama.cpp/Ollama LoRA (gguf)")
     q.add_argument("name")
-    q.add_argument("zip", type=Path)
+    q.add_argument("zip", type=Path, nargs="?", metavar="DEST",
+                   help="peft: the .zip to write; gguf: the folder to write (default ./<name>-gguf)")
+    q.add_argument("--format", choices=["peft", "gguf"], default="peft",
+                   help="peft (default): the adapter folder as a .zip, for LIFT Reader and plain peft; "
+                        "gguf: a llama.cpp LoRA file, an Ollama Modelfile and a README")
+    q.add_argument("--out", type=Path, help="the same as DEST")
     q = asub.add_parser("import", help="add an adapter from a .zip (checked before anything is written)")
     q.add_argument("zip", type=Path)
     q = asub.add_parser("activate", help="make an adapter the one that answers for its book")

@@ -46,7 +46,7 @@ def _memorize_settings(args, device: str):
     from lift_reader.core.settings import MemorizeSettings
 
     names = ["epochs", "segment_length", "stride", "learning_rate", "lora_rank", "lora_alpha", "lora_dropout",
-             "target_modules", "micro_batch_size", "grad_accum_steps", "schedule", "warmup_ratio", "seed",
+             "target_modules", "lora_layers", "micro_batch_size", "grad_accum_steps", "schedule", "warmup_ratio", "seed",
              "checkpoint_every", "checkpoint_minutes", "aux_tasks", "aux_weight", "up_to_page", "aux_reading",
              "aux_items_per_1k_tokens", "contextualized", "study", "study_per_1k_tokens", "study_targets", "study_answers", "study_reading",
              "segment_weight"]
@@ -270,9 +270,20 @@ def _stream_answer(ws, record, question, settings, history, cancel=None) -> str:
             ws.library.update_message(answer_id, stream.text, False)
     print()
     ws.library.update_message(answer_id, stream.text.strip(), True)
+    _print_grounding(stream.check())
     if stream.pages:
         print(f"  [context from pages {_page_ranges(stream.pages)}]", file=sys.stderr)
     return stream.text.strip()
+
+
+def _print_grounding(grounding) -> None:
+    """The answer's evidence quote and page, and what of it the book does not hold."""
+    if grounding is None:
+        return
+    if grounding.evidence is not None:
+        print(f"  evidence, page {grounding.evidence.page}: “{grounding.evidence.quote}”")
+    for line in grounding.notes():
+        print(f"  {line}")
 
 
 def _page_ranges(pages: list[int]) -> str:
@@ -354,12 +365,27 @@ def cmd_adapters(args) -> int:
         ws.remove_adapter(args.name)
         print(f"deleted adapter {args.name!r}")
     elif args.action == "export":
-        path = ws.export_adapter(args.name, args.zip)
-        print(f"wrote {path}")
+        _export_adapter(ws, record, args)
     elif args.action == "activate":
         lib.set_active_adapter(record.book_hash, record.name)
         print(f"{record.name!r} now answers for its book")
     return 0
+
+
+def _export_adapter(ws, record, args) -> None:
+    """--format peft: the .zip LIFT Reader and peft read; gguf: a folder for llama.cpp and Ollama."""
+    dest = args.out or args.zip
+    if args.format == "peft":
+        if dest is None:
+            raise BadInputError("say where to write the .zip: lift-reader adapters export NAME FILE.zip")
+        print(f"wrote {ws.export_adapter(args.name, dest)}")
+        return
+    from lift_reader.core.gguf_export import export_gguf_adapter
+    from lift_reader.store.adapters import folder_slug
+
+    written = export_gguf_adapter(Path(record.path), dest or Path.cwd() / f"{folder_slug(record.name)}-gguf")
+    print(f"wrote {written.lora} ({written.tensors} tensors), {written.modelfile.name} and {written.readme.name} "
+          f"in {written.folder}; base model: {written.base}")
 
 
 def cmd_doctor(args) -> int:

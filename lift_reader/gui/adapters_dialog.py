@@ -1,8 +1,10 @@
 """Tools > Adapters: every trained adapter, and what can be done with one.
 
 Renames and deletions go through the model lane, because the model may hold
-the adapter; exports only copy files; an import needs the model, to check the
-adapter was trained on the same base.
+the adapter; exports only copy or convert files (Export… writes the .zip that
+LIFT Reader and peft read, Export GGUF… a llama.cpp LoRA file with an Ollama
+Modelfile); an import needs the model, to check the adapter was trained on the
+same base.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from PySide6.QtWidgets import (
     QLabel, QMessageBox, QPlainTextEdit, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
+from lift_reader.core.gguf_export import export_gguf_adapter
+from lift_reader.errors import NotFoundError
 from lift_reader.gui.errors import show_error
 from lift_reader.gui.file_dialogs import remember_folder, start_folder
 from lift_reader.gui.loss_plot import LossPlot
 from lift_reader.gui.preferences import Preferences
-from lift_reader.store.adapters import read_meta
+from lift_reader.store.adapters import folder_slug, read_meta
 from lift_reader.store.records import AdapterRecord
 from lift_reader.workers import jobs
 from lift_reader.workers.session import Session
@@ -94,7 +98,7 @@ class AdaptersDialog(QDialog):
         self.buttons: dict[str, QPushButton] = {}
         row = QHBoxLayout()
         for name, slot in (("Activate", self.activate), ("Rename…", self.rename), ("Delete…", self.delete),
-                           ("Export…", self.export), ("Import…", self.import_archive), ("Details…", self.show_details)):
+                           ("Export…", self.export), ("Export GGUF…", self.export_gguf), ("Import…", self.import_archive), ("Details…", self.show_details)):
             self.buttons[name] = QPushButton(name, clicked=slot)
             row.addWidget(self.buttons[name])
         row.addStretch(1)
@@ -214,6 +218,20 @@ class AdaptersDialog(QDialog):
             self._run(jobs.export_adapter, adapter.name, Path(path), action="Exporting", book_files_only=True,
                       done_message=f"Exported “{adapter.name}” to {path}")
 
+    def export_gguf(self) -> None:
+        """For llama.cpp, Ollama and LM Studio: a folder with the LoRA GGUF, a Modelfile and a README."""
+        adapter = self.selected()
+        if adapter is None:
+            return
+        parent = QFileDialog.getExistingDirectory(self, "Export for llama.cpp and Ollama into…",
+                                                  str(start_folder(self.prefs, _FOLDER_KIND)))
+        if parent:
+            out = Path(parent) / f"{folder_slug(adapter.name)}-gguf"
+            remember_folder(self.prefs, _FOLDER_KIND, out)
+            self._run(_export_gguf, adapter.name, out, action="Exporting for llama.cpp", book_files_only=True,
+                      done_message=f"Exported “{adapter.name}” for llama.cpp and Ollama to {out} "
+                                   "(README.md there says how to run it)")
+
     def import_archive(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import adapter", str(start_folder(self.prefs, _FOLDER_KIND)),
                                               _ZIP_FILTER)
@@ -225,3 +243,11 @@ class AdaptersDialog(QDialog):
         adapter = self.selected()
         if adapter is not None:
             AdapterDetailsDialog(adapter, self).exec()
+
+
+def _export_gguf(session: Session, name: str, out: Path):
+    """A book job: the adapter's files only, no model (the base GGUF is read from disk)."""
+    adapter = session.library.get_adapter(name)
+    if adapter is None:
+        raise NotFoundError(f"no adapter named {name!r}")
+    return export_gguf_adapter(Path(adapter.path), out)
