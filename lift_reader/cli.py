@@ -93,8 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="peft (default): the adapter folder as a .zip, for LIFT Reader and plain peft; "
                         "gguf: a llama.cpp LoRA file, an Ollama Modelfile and a README")
     q.add_argument("--out", type=Path, help="the same as DEST")
-    q = asub.add_parser("import", help="add an adapter from a .zip (checked before anything is written)")
-    q.add_argument("zip", type=Path)
+    q = asub.add_parser("import", help="add an adapter from a .zip or a peft adapter folder (checked before "
+                                       "anything is written)")
+    q.add_argument("zip", type=Path, metavar="ZIP_OR_FOLDER")
+    q.add_argument("--book", help="for a plain peft folder: the book it memorized (a library book or a file)")
+    q.add_argument("--name", help="for a plain peft folder: the adapter's name (default: the folder's name)")
     q = asub.add_parser("activate", help="make an adapter the one that answers for its book")
     q.add_argument("name")
 

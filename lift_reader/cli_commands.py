@@ -344,7 +344,12 @@ def cmd_adapters(args) -> int:
                   f"{a.steps:6} steps  loss {loss:>6}  {a.size_bytes / 2**20:6.1f} MB  {a.created_at[:16]}")
         return 0
     if args.action == "import":
-        record = ws.import_adapter(args.zip)
+        if args.zip.is_dir():  # an adapter folder: one of ours unpacked, or a plain peft one made elsewhere
+            from lift_reader.core.peft_import import import_adapter_folder
+
+            record = import_adapter_folder(ws, args.zip, book=args.book, name=args.name)
+        else:
+            record = ws.import_adapter(args.zip)
         print(f"imported adapter {record.name!r} for book {record.book_hash[:12]}")
         return 0
     record = lib.get_adapter(args.name)
