@@ -134,8 +134,9 @@ class LoadedModel:
         self.select_adapter(name)
 
     def select_adapter(self, name: str) -> None:
-        """Make an attached adapter the one that answers."""
-        self.model.set_adapter(peft_key(name))
+        """Make an adapter the one that answers: an attached one, or the one in training (by its own name:
+        a memorize run that pauses for a question, ``core/step_breaks.py``)."""
+        self.model.set_adapter(peft_key(name) if name in self.attached else name)
         self.active_adapter = name
 
     def detach_adapter(self, name: str) -> None:
@@ -149,8 +150,8 @@ class LoadedModel:
 
     @contextlib.contextmanager
     def adapter_disabled(self) -> Iterator[None]:
-        """Run the bare base model (the ``icl`` mode), whatever is attached."""
-        if self.is_peft and self.attached:
+        """Run the bare base model (the ``icl`` mode), whatever is attached or in training."""
+        if self.is_peft:
             with self.model.disable_adapter():
                 yield
         else:

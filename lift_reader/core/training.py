@@ -36,6 +36,7 @@ from lift_reader.core.models import LoadedModel
 from lift_reader.core.contextualized import SegmentPrefixes
 from lift_reader.core.segments import BookTokens, SegmentPlan
 from lift_reader.core.settings import MemorizeSettings
+from lift_reader.core.step_breaks import StepBreaks
 from lift_reader.core.study import StudySet
 from lift_reader.errors import BadInputError, LiftReaderError
 
@@ -104,6 +105,7 @@ class MemorizeJob:
         adapter_name: str = "memorizing",
         dist: Distributed = SINGLE,
         study: StudySet | None = None,
+        step_breaks: StepBreaks | None = None,
     ):
         self.lm = lm
         self.tokens = tokens
@@ -115,6 +117,7 @@ class MemorizeJob:
         self.adapter_name = adapter_name
         self.dist = dist  # under torchrun: this rank takes its share of each step's micro-batches
         self.study = study if study is not None and len(study) else None
+        self.step_breaks = step_breaks  # questions asked meanwhile: answered between two steps
         self._checkpointed_at: float | None = None  # clock time of the last checkpoint (or of the first step)
         self.plan = SegmentPlan.for_book(len(tokens), settings.segment_length, settings.stride)
         self.state = RunState(job_key=job_key, settings=settings.as_dict())
@@ -219,6 +222,8 @@ class MemorizeJob:
         run_started = time.perf_counter() - self.state.elapsed_s
         order, order_epoch = [], -1
         for step in range(first_step, self.total_steps):
+            if self.step_breaks is not None:
+                self.step_breaks.run_waiting(self)
             epoch, index_in_epoch = divmod(step, self.steps_per_epoch)
             if order_epoch != epoch:  # the permutation costs O(segments): once per epoch
                 order, order_epoch = self.epoch_order(epoch), epoch

@@ -22,6 +22,7 @@ from lift_reader.core.distributed import SINGLE, Distributed
 from lift_reader.core.prompts import Turn
 from lift_reader.core.segments import BookTokens, tokenize_book, tokenizer_fingerprint
 from lift_reader.core.settings import MemorizeSettings, job_key
+from lift_reader.core.step_breaks import StepBreaks, TrainingPause
 from lift_reader.errors import BadInputError, LiftReaderError, NotFoundError
 from lift_reader.store import adapters as adapter_files
 from lift_reader.store.archive import export_adapter, import_adapter
@@ -68,6 +69,7 @@ class Workspace:
     """Library + one loaded model: every user-level operation of LIFT Reader."""
 
     last_outcome: MemorizeOutcome | None = None
+    _step_breaks: StepBreaks | None = None  # the running memorize run's, while it runs
 
     def __init__(self, library: Library | None = None, *, model_ref: str | None = None,
                  device: str = "auto", precision: str = "auto", progress: Callable[[str], None] = print):
@@ -216,18 +218,25 @@ class Workspace:
 
     def memorize(self, record: BookRecord, settings: MemorizeSettings, *, resume: bool = False,
                  cancel: CancelToken | None = None, adapter_name: str | None = None,
-                 dist: Distributed = SINGLE) -> Iterator[TrainEvent]:
+                 dist: Distributed = SINGLE, step_breaks: StepBreaks | None = None) -> Iterator[TrainEvent]:
         """Train, yielding progress; on completion save and register the adapter.
 
         The outcome (adapter record, steps) is kept in ``self.last_outcome``.
         Under torchrun (``dist``) every rank trains and only rank 0 saves.
+        With ``step_breaks`` the run pauses between steps for what is handed to
+        it (the app's questions: ``ask`` sees ``training_pause`` then).
         """
         with self.model_lock:
             if dist.is_main:
                 self.sweep_checkpoints()
             job = self.memorize_job(record, settings, dist)
+            job.step_breaks = step_breaks
             started = time.perf_counter()
-            yield from job.run(resume=resume, cancel=cancel)
+            self._step_breaks = step_breaks
+            try:
+                yield from job.run(resume=resume, cancel=cancel)
+            finally:
+                self._step_breaks = None
             finished = job.state.finished
             adapter = None
             if finished and dist.is_main:
@@ -351,6 +360,17 @@ class Workspace:
 
     # --- ask -------------------------------------------------------------------
 
+    @staticmethod
+    def page_limit(record: BookRecord, page: int | None) -> int | None:
+        """``page`` as a spoiler-safe limit, or None when it hides nothing (the book's last page or after)."""
+        return _page_limit(record, page)
+
+    @property
+    def training_pause(self) -> TrainingPause | None:
+        """Set while a memorize run pauses between two steps for questions (in its thread): they are
+        answered with its adapter as it stands, or with none (``TrainingPause.adapter_for``)."""
+        return self._step_breaks.pause if self._step_breaks is not None else None
+
     def _attach(self, adapter: AdapterRecord | None) -> str | None:
         """Attach ``adapter`` to the model (checked against the base model); its name, or None."""
         if adapter is None:
@@ -388,8 +408,12 @@ class Workspace:
         settings = settings or AskSettings()
         page = _page_limit(record, settings.up_to_page)
         with self.model_lock:
-            chosen = self.adapter_for(record, page) if settings.uses_adapter else None
-            adapter = self._attach(chosen)
+            pause = self.training_pause
+            if pause is not None:  # no other adapter is attached while one trains
+                chosen, adapter = None, pause.adapter_for(record.content_hash, page) if settings.uses_adapter else None
+            else:
+                chosen = self.adapter_for(record, page) if settings.uses_adapter else None
+                adapter = self._attach(chosen)
             stream = prepare_answer(self.lm, self.book_text(record), self._tokens_until_page(record, page), question,
                                     adapter=adapter, settings=settings, history=history, cancel=cancel)
             if chosen is not None and page is not None and _reads_past(chosen, page):

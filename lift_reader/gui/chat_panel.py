@@ -1,7 +1,7 @@
 """The Chat tab: ask about the open book; answers stream in and name their pages.
 
-One answer is generated at a time, in the model lane (so a question asked
-while a book is being memorized waits for the model).  The worker saves the
+One answer is generated at a time, in the model lane; a question asked while
+a book is being memorized is answered between two of its training steps.  The worker saves the
 exchange in the library as it streams; this panel only shows it, and shows
 the book's saved history again when the book is reopened.  "Spoiler-safe"
 limits answers to the book up to the page open in the reader; an answer
@@ -202,7 +202,7 @@ class ChatPanel(QWidget):
     def _start(self, request: jobs.AnswerRequest, entry: ChatEntry) -> None:
         entry.streaming, entry.complete = True, False
         if self.session.lane.busy:
-            entry.note = "Waiting for the model (it may be loading, or memorizing a book: Pause that to ask now)…"
+            entry.note = "Waiting for the model…"
         if entry not in self.transcript.entries:
             self.transcript.entries.append(entry)
         self._follow_end = True  # the reader asked: show the answer as it comes
@@ -210,7 +210,10 @@ class ChatPanel(QWidget):
         self._answer_failed = False
         self._worker = self.session.model_job(
             jobs.answer, self.record, request, label="Answering", owner=self,
-            on_yield=self._on_answer_yielded, on_error=self._on_answer_failed, on_finished=self._on_answer_finished)
+            on_yield=self._on_answer_yielded, on_error=self._on_answer_failed, on_finished=self._on_answer_finished,
+            between_steps=True)
+        if self._worker.between_steps:
+            entry.note = "Memorize pauses for this question after its current step…"
         self._update_buttons()
         self._render()
 

@@ -1,7 +1,8 @@
 """Books waiting to be memorized, first come first served, one at a time.
 
-The queue hands one run at a time to the model lane (so a question asked
-meanwhile slips in between two books instead of waiting for all of them),
+The queue hands one run at a time to the model lane, with ``StepBreaks``: a
+question asked meanwhile is answered between two training steps, the run
+paused for it (``ModelLane.submit_between_steps``), instead of waiting.  It
 keeps each run's progress and loss curve for whichever panel shows it, and
 turns Pause and Cancel into the core's one stop request: Pause keeps the
 checkpoint for Resume, Cancel deletes it.  It also knows the paused runs
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 
 from lift_reader.core.settings import MemorizeSettings
+from lift_reader.core.step_breaks import StepBreaks
 from lift_reader.gui.run_clock import RunClock
 from lift_reader.store.records import BookRecord
 from lift_reader.workers import jobs
@@ -151,6 +153,7 @@ class MemorizeQueue(QObject):
         h = run.content_hash
         run.worker = self.session.model_job(
             jobs.memorize, run.record, run.settings, run.resume, label=f"Memorizing {run.record.title}", owner=self,
+            step_breaks=StepBreaks(),
             on_yield=lambda event: self._on_event(h, event),
             on_done=lambda outcome: self._on_run_returned(h, outcome),
             on_error=lambda err: self._on_run_failed(h, err),

@@ -28,6 +28,7 @@ from typing import Any
 from collections.abc import Callable
 
 from lift_reader.core.cancel import CancelToken
+from lift_reader.core.step_breaks import StepBreaks
 from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal
 from shiboken6 import isValid
 
@@ -68,6 +69,9 @@ class Worker(QRunnable):
         # thread (deleteLater after ``finished``), never by a pool thread.
         self.signals = WorkerSignals(QCoreApplication.instance())
         self._done = threading.Event()
+        # A training job's: jobs handed to it run between two of its steps (``start_between_steps``).
+        self.step_breaks: StepBreaks | None = None
+        self.between_steps = False  # handed to such a run: it runs at the run's next step boundary
 
     # --- called from the GUI thread --------------------------------------------
 
@@ -84,12 +88,25 @@ class Worker(QRunnable):
         return self._done.wait(timeout_s)
 
     def start_in(self, pool: QThreadPool) -> Worker:
+        self._track()
+        pool.start(self)
+        return self
+
+    def start_between_steps(self, breaks: StepBreaks, pool: QThreadPool) -> bool:
+        """Hand the job to a training run's ``breaks``: it runs between two steps, in the run's thread, the
+        run paused.  Once that run has ended, ``pool`` runs it instead.  Whether the run took it."""
+        self._track()
+        if breaks.offer(self):
+            self.between_steps = True
+            return True
+        pool.start(self)
+        return False
+
+    def _track(self) -> None:
         # Connected last, so it runs after every other ``finished`` slot: the
         # signals object must outlive their queued calls.
         self.signals.finished.connect(self._on_finished)
         _live.add(self)
-        pool.start(self)
-        return self
 
     def report_withdrawn(self) -> None:
         """Finish a job that a pool dropped before it ran (see ``ModelLane.withdraw``)."""

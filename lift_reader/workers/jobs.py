@@ -125,10 +125,18 @@ def discard_checkpoint(session: Session, record, settings) -> None:
     session.workspace().discard_checkpoint(record, settings)
 
 
-def memorize(session: Session, record, settings, resume: bool, *, cancel) -> Iterator:
-    """TrainEvents of one run; returns the Workspace's MemorizeOutcome."""
+def memorize(session: Session, record, settings, resume: bool, *, cancel, step_breaks=None) -> Iterator:
+    """TrainEvents of one run; returns the Workspace's MemorizeOutcome.
+
+    Jobs handed to ``step_breaks`` (questions: ``ModelLane.submit_between_steps``) run between two steps;
+    one handed over after the last step is run here once the run has ended, as if it had waited its turn.
+    """
     ws = session.workspace()
-    yield from ws.memorize(record, settings, resume=resume, cancel=cancel)
+    try:
+        yield from ws.memorize(record, settings, resume=resume, cancel=cancel, step_breaks=step_breaks)
+    finally:
+        for late in step_breaks.close() if step_breaks is not None else ():
+            late.run()
     return ws.last_outcome
 
 
@@ -159,11 +167,17 @@ def answer(session: Session, record, request: AnswerRequest, *, cancel) -> Itera
     ws = session.workspace()
     library, book = ws.library, record.content_hash
     mode, note = request.mode, ""
-    if mode.startswith("lift") and ws.adapter_for(record, request.up_to_page) is None:
+    pause = ws.training_pause  # set when a memorize run has paused between two steps for this question
+    if pause is not None and mode.startswith("lift"):
+        page = ws.page_limit(record, request.up_to_page)
+        note, has_adapter = pause.note(book, page), pause.adapter_for(book, page) is not None
+    else:
+        has_adapter = ws.adapter_for(record, request.up_to_page) is not None
+    if mode.startswith("lift") and not has_adapter:
         # Without an adapter, answer from the book text the mode would add anyway.
         mode = "rag" if mode.endswith("rag") else "icl"
         shown = "passages found for the question (RAG)" if mode == "rag" else "its opening and ending (ICL)"
-        note = f"This book is not memorized yet: the answer uses only {shown}."
+        note = note or f"This book is not memorized yet: the answer uses only {shown}."
     history = conversation_turns(library.list_messages(book), before_id=request.regenerate_id)
     # A regenerated answer samples, or it would repeat the greedy one word for word.
     sampling = SamplingSettings(greedy=request.regenerate_id is None, seed=random.randrange(2**31),

@@ -5,6 +5,10 @@ weights: a LoRA adapter is being trained on the very model that answers).
 A one-thread pool runs model jobs in the order they were submitted; the
 Workspace's ``model_lock`` is the second line of defence for code outside
 the GUI.  The lane says when it is busy and with what, for the status bar.
+
+One exception to first come, first served: a question asked while a book
+memorizes is handed to the run (``submit_between_steps``), which answers it
+between two training steps and goes on (``core/step_breaks.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
+from lift_reader.core.step_breaks import StepBreaks
 from lift_reader.workers.background import Worker, connect_callbacks
 
 
@@ -40,23 +45,51 @@ class ModelLane(QObject):
 
     def submit(self, fn: Callable[..., Any], *args: Any, label: str = "", on_yield=None, on_done=None,
                on_error=None, on_aborted=None, on_finished=None, owner: QObject | None = None,
-               **kwargs: Any) -> Worker:
-        """Queue ``fn`` (a function or a generator function) behind the lane's other jobs."""
-        worker = Worker(fn, *args, label=label, **kwargs)
-        connect_callbacks(worker, on_yield, on_done, on_error, on_aborted, on_finished, owner=owner)
-        worker.signals.started.connect(lambda: self.job_started.emit(worker.label))
-        worker.signals.finished.connect(lambda: self._on_job_finished(worker))
-        self._jobs.append(worker)
-        if len(self._jobs) == 1:
-            self.busy_changed.emit(True)
+               step_breaks: StepBreaks | None = None, **kwargs: Any) -> Worker:
+        """Queue ``fn`` (a function or a generator function) behind the lane's other jobs.
+
+        A training job given ``step_breaks`` gets them as a keyword and runs what
+        ``submit_between_steps`` hands it between two of its steps.
+        """
+        if step_breaks is not None:
+            kwargs["step_breaks"] = step_breaks
+        worker = self._add(fn, args, label, (on_yield, on_done, on_error, on_aborted, on_finished), owner, kwargs)
+        worker.step_breaks = step_breaks
         return worker.start_in(self._pool)
+
+    def submit_between_steps(self, fn: Callable[..., Any], *args: Any, label: str = "", on_yield=None,
+                             on_done=None, on_error=None, on_aborted=None, on_finished=None,
+                             owner: QObject | None = None, **kwargs: Any) -> Worker:
+        """Like ``submit``, for a short job (a question): a training run in the lane pauses for it at its next
+        step boundary (``Worker.step_breaks``) instead of making it wait for the whole run."""
+        worker = self._add(fn, args, label, (on_yield, on_done, on_error, on_aborted, on_finished), owner, kwargs)
+        host = next((job for job in self._jobs if job.step_breaks is not None), None)
+        if host is None:
+            return worker.start_in(self._pool)
+        if worker.start_between_steps(host.step_breaks, self._pool):
+            # When it is done the run goes on: the status bar names the run again.
+            worker.signals.finished.connect(lambda: self.job_started.emit(host.label))
+        return worker
 
     def withdraw(self, worker: Worker) -> bool:
         """Take a job out of the queue before it starts; it reports aborted and finished."""
         if worker in self._jobs and self._pool.tryTake(worker):
             worker.report_withdrawn()
+            # Jobs handed to a run that never began wait their turn in the lane instead.
+            for waiting in worker.step_breaks.close() if worker.step_breaks is not None else ():
+                self._pool.start(waiting)
             return True
         return False
+
+    def _add(self, fn, args, label, callbacks, owner, kwargs) -> Worker:
+        worker = Worker(fn, *args, label=label, **kwargs)
+        connect_callbacks(worker, *callbacks, owner=owner)
+        worker.signals.started.connect(lambda: self.job_started.emit(worker.label))
+        worker.signals.finished.connect(lambda: self._on_job_finished(worker))
+        self._jobs.append(worker)
+        if len(self._jobs) == 1:
+            self.busy_changed.emit(True)
+        return worker
 
     def stop_all(self) -> None:
         """Withdraw queued jobs and ask the running one to stop (shutdown)."""

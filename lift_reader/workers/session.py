@@ -83,12 +83,14 @@ class Session(QObject):
     # --- running jobs -------------------------------------------------------------
 
     def model_job(self, fn: Callable[..., Any], *args: Any, label: str = "", load_model: bool = True,
-                  **callbacks: Any) -> Worker:
+                  between_steps: bool = False, **callbacks: Any) -> Worker:
         """Run a job in the model lane, after the model has loaded (unless ``load_model`` is off:
-        jobs that only change adapters the model may hold, such as a rename)."""
+        jobs that only change adapters the model may hold, such as a rename).  A ``between_steps`` job
+        (a question) runs at a memorize run's next step boundary if one is in the lane."""
         if load_model:
             self.ensure_model()
-        return self.lane.submit(fn, self, *args, label=label, **callbacks)
+        submit = self.lane.submit_between_steps if between_steps else self.lane.submit
+        return submit(fn, self, *args, label=label, **callbacks)
 
     def book_job(self, fn: Callable[..., Any], *args: Any, label: str = "", **callbacks: Any) -> Worker:
         """Run a job that needs the Workspace but not the model (books, adapter files)."""
