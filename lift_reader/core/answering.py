@@ -19,9 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator
 
+from lift_reader.core.answer_rule import AnswerRule, rule_for_mode
 from lift_reader.core.book import BookText
 from lift_reader.core.context import EMPTY_CONTEXT, ContextWindow, head_tail_context
+from lift_reader.core.evidence import find_evidence
 from lift_reader.core.generation import SamplingSettings, stream_tokens
+from lift_reader.core.grounding import Grounding, check_answer
 from lift_reader.core.models import LoadedModel
 from lift_reader.core.modes import DEFAULT_MODE, MODES
 from lift_reader.core.prompts import Turn, encode_prompt, encode_prompt_parts, stop_strings_for
@@ -45,6 +48,8 @@ class AskSettings:
     """How rag modes rank passages: bm25, or hybrid (BM25 + embeddings, needs the 'embed' extra)."""
     up_to_page: int | None = None
     """Spoiler-safe: the book text in the prompt (head/tail or passages) ends with this page."""
+    answer_rule: AnswerRule | None = None
+    """Where answers end and the loop guard; None: the mode's rule (``answer_rule.rule_for_mode``)."""
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -55,6 +60,10 @@ class AskSettings:
             raise BadInputError("context size must be zero or more tokens")
         if self.up_to_page is not None and self.up_to_page < 1:
             raise BadInputError("up_to_page must be a page number (1 or more)")
+
+    @property
+    def rule(self) -> AnswerRule:
+        return self.answer_rule if self.answer_rule is not None else rule_for_mode(self.mode)
 
     @property
     def uses_adapter(self) -> bool:
@@ -84,6 +93,10 @@ class AnswerStream:
     prefix_len: int = 0  # prompt tokens shared with later questions (cached between them)
     adapter_read_past_page: int | None = None
     """Set when the adapter was memorized beyond the page limit (``settings.up_to_page``)."""
+    book: BookText | None = None
+    question: str = ""
+    search_end: int | None = None
+    """Spoiler-safe: where the reading position is; evidence and the grounding check look no further."""
 
     @property
     def spoiler_notice(self) -> str:
@@ -106,7 +119,8 @@ class AnswerStream:
         lm = self.lm
         return stream_tokens(
             lm.model, lm.tokenizer, self.prompt_ids, self.settings.sampling,
-            stop_strings=stop_strings_for(lm.tokenizer), cancel=self.cancel, prefix_len=self.prefix_len,
+            stop_strings=stop_strings_for(lm.tokenizer), rule=self.settings.rule, cancel=self.cancel,
+            prefix_len=self.prefix_len,
             prompt_cache=lm.prompt_cache, cache_key=(lm.weights_version, self.adapter),
         )
 
@@ -134,6 +148,17 @@ class AnswerStream:
             return sequence_logprob(self.lm.model, self.prompt_ids, answer_ids), len(answer_ids)
         with self.lm.adapter_disabled():
             return sequence_logprob(self.lm.model, self.prompt_ids, answer_ids), len(answer_ids)
+
+    def check(self) -> Grounding | None:
+        """The finished answer's evidence passage and grounding check (None for an empty answer or no book)."""
+        answer = self.text.strip()
+        if not answer or self.book is None:
+            return None
+        end = self.search_end
+        evidence = find_evidence(self.book, answer, self.question, shown_spans=self.context.spans, end_char=end)
+        searched = self.book.text if end is None else self.book.text[:end]
+        return check_answer(answer, searched, evidence,
+                            up_to_page=None if end is None else self.book.page_at(max(0, end - 1)))
 
     def full_text(self) -> str:
         for _ in self:
@@ -180,6 +205,9 @@ def prepare_answer(
         adapter=adapter if settings.uses_adapter else None,
         cancel=cancel,
         prefix_len=prefix_len,
+        book=book,
+        question=question,
+        search_end=tokens.end_char if tokens.end_char < len(book.text) else None,
     )
 
 

@@ -15,6 +15,8 @@ from typing import Iterator
 
 import torch
 
+from lift_reader.core.answer_rule import NO_RULE, AnswerRule, answer_end, guard_logits
+
 
 @dataclass
 class PromptCache:
@@ -97,42 +99,68 @@ def stream_tokens(
     sampling: SamplingSettings = SamplingSettings(),
     *,
     stop_strings: tuple[str, ...] = (),
+    rule: AnswerRule = NO_RULE,
     cancel=None,
     prefix_len: int = 0,
     prompt_cache: PromptCache | None = None,
     cache_key: tuple = (),
 ) -> Iterator[str]:
-    """Yield the answer's text piece by piece until EOS, a stop string, the limit or cancel.
+    """Yield the answer's text piece by piece until EOS, its end (``rule``, stop strings), the limit or cancel.
 
     With ``prompt_cache`` and ``prefix_len`` the first ``prefix_len`` prompt
     tokens are encoded once and reused by later prompts that start the same way.
     """
+    if sampling.max_new_tokens < 1 or (cancel is not None and cancel.cancelled):
+        return
     device = next(model.parameters()).device
-    eos = _eos_ids(model, tokenizer)
-    generator = None
-    if not sampling.greedy and sampling.seed is not None:
-        generator = torch.Generator(device="cpu").manual_seed(sampling.seed)
     cache_arg = _cache_argument(model)
     past, start = None, 0
     if prompt_cache is not None and 0 < prefix_len < len(prompt_ids):
         past, start = _cached_prefix(model, prompt_ids, prefix_len, prompt_cache, cache_key, cache_arg, device)
     ids = torch.tensor([prompt_ids[start:]], dtype=torch.long, device=device)
+    # logits_to_keep=1: only the last position's logits are needed; on the
+    # prompt pass this skips a (prompt x vocabulary) matrix (512 x 262K for Gemma).
+    out = model(input_ids=ids, use_cache=True, logits_to_keep=1, **{cache_arg: past})
+    yield from generate_pieces(model, tokenizer, _returned_cache(out), out.logits[0, -1], sampling,
+                               stop_strings=stop_strings, rule=rule, cancel=cancel)
+
+
+@torch.inference_mode()
+def generate_pieces(
+    model,
+    tokenizer,
+    past,
+    logits: torch.Tensor,
+    sampling: SamplingSettings,
+    *,
+    stop_strings: tuple[str, ...] = (),
+    rule: AnswerRule = NO_RULE,
+    cancel=None,
+) -> Iterator[str]:
+    """The answer's text pieces from a prompt's KV cache ``past`` and its next-token ``logits``.
+
+    The one decoding loop: the app's stream and the evaluation's greedy
+    answers both run it, so both end answers by the same ``rule``.
+    ``past`` is extended in place.
+    """
+    device = next(model.parameters()).device
+    cache_arg = _cache_argument(model)
+    eos = _eos_ids(model, tokenizer)
+    generator = None
+    if not sampling.greedy and sampling.seed is not None:
+        generator = torch.Generator(device="cpu").manual_seed(sampling.seed)
     generated: list[int] = []
     emitted = ""
-    for _ in range(sampling.max_new_tokens):
+    for step in range(sampling.max_new_tokens):
         if cancel is not None and cancel.cancelled:
             return
-        # logits_to_keep=1: only the last position's logits are needed; on the
-        # prompt pass this skips a (prompt x vocabulary) matrix (512 x 262K for Gemma).
-        out = model(input_ids=ids, use_cache=True, logits_to_keep=1, **{cache_arg: past})
-        past = _returned_cache(out)
-        token = _pick(out.logits[0, -1].float().cpu(), sampling, generator)
+        token = _pick(guard_logits(logits.float().cpu(), generated, rule), sampling, generator)
         if token in eos:
             break
         generated.append(token)
         text = tokenizer.decode(generated, skip_special_tokens=True)
-        cut = min((i for i in (text.find(s) for s in stop_strings) if i >= 0), default=-1)
-        if cut >= 0:
+        cut = answer_end(text, rule, stop_strings)
+        if cut is not None:
             if cut > len(emitted):
                 yield text[len(emitted):cut]
             return
@@ -140,7 +168,11 @@ def stream_tokens(
         if len(safe) > len(emitted) and safe.startswith(emitted):
             yield safe[len(emitted):]
             emitted = safe
-        ids = torch.tensor([[token]], dtype=torch.long, device=device)
+        if step == sampling.max_new_tokens - 1:
+            break  # the limit: no forward pass for a token that will not be taken
+        out = model(input_ids=torch.tensor([[token]], dtype=torch.long, device=device), use_cache=True,
+                    logits_to_keep=1, **{cache_arg: past})
+        past, logits = _returned_cache(out), out.logits[0, -1]
     text = tokenizer.decode(generated, skip_special_tokens=True).rstrip("\ufffd")
     if len(text) > len(emitted) and text.startswith(emitted):
         yield text[len(emitted):]

@@ -66,19 +66,30 @@ def _sentence_spans(text: str, start: int, end: int):
         yield pos, end
 
 
-def _units(text: str, end_char: int, max_words: int):
-    """Sentences (or word runs of at most ``max_words``), flagged where a paragraph opens."""
-    for p_start, p_end in _paragraph_spans(text, 0, end_char):
+def _sentences(text: str, start: int, end: int):
+    """(start, end, opens a paragraph) of each trimmed sentence of ``text[start:end]``."""
+    for p_start, p_end in _paragraph_spans(text, start, end):
         first = True
         for s_start, s_end in _sentence_spans(text, p_start, p_end):
             s_start, s_end = _trim(text, s_start, s_end)
-            if s_start >= s_end:
-                continue
-            words = [m.span() for m in _WORD.finditer(text, s_start, s_end)]
-            for i in range(0, len(words), max_words):
-                chunk = words[i:i + max_words]
-                yield _Unit(chunk[0][0], chunk[-1][1], len(chunk), first)
+            if s_start < s_end:
+                yield s_start, s_end, first
                 first = False
+
+
+def sentence_spans(text: str, start: int, end: int):
+    """[start, end) of each sentence of ``text[start:end]`` (paragraph breaks end sentences too), trimmed."""
+    for s_start, s_end, _ in _sentences(text, start, end):
+        yield s_start, s_end
+
+
+def _units(text: str, end_char: int, max_words: int):
+    """Sentences (or word runs of at most ``max_words``), flagged where a paragraph opens."""
+    for s_start, s_end, opens_paragraph in _sentences(text, 0, end_char):
+        words = [m.span() for m in _WORD.finditer(text, s_start, s_end)]
+        for i in range(0, len(words), max_words):
+            chunk = words[i:i + max_words]
+            yield _Unit(chunk[0][0], chunk[-1][1], len(chunk), opens_paragraph and i == 0)
 
 
 def split_passages(text: str, end_char: int | None = None, sizes: PassageSizes = PassageSizes()) -> np.ndarray:

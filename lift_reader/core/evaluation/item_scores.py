@@ -59,7 +59,7 @@ def score_item(stream: AnswerStream, item: QuestionItem, *, baseline: BaselineSc
         return row
     ids = answer_ids(lm, item.answers[0])
     ll = scorer.logprob(ids)
-    answer = scorer.greedy(max_new_tokens)
+    answer = scorer.greedy(max_new_tokens, stream.settings.rule)
     row.update(
         answer=answer,
         references=list(item.answers),

@@ -18,6 +18,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from lift_reader.core.answer_rule import rule_for_mode
 from lift_reader.core.answering import prepare_answer
 from lift_reader.core.evaluation.conditions import (
     CONDITION_NAMES,
@@ -75,7 +76,8 @@ class EvalConfig:
         """Identity of one condition's results on one document (what must match to reuse them)."""
         items = json.dumps([asdict(i) for i in doc.items], sort_keys=True)
         parts = [RESULTS_FORMAT, model_fingerprint, hashlib.sha256(doc.text.encode()).hexdigest(),
-                 hashlib.sha256(items.encode()).hexdigest(), cond.name, self.max_new_tokens]
+                 hashlib.sha256(items.encode()).hexdigest(), cond.name, self.max_new_tokens,
+                 asdict(rule_for_mode(cond.mode))]  # the answers' end and loop guard
         if cond.context == "budget":
             parts += [self.context_tokens, self.retrieval if cond.question_dependent_context else ""]
         if cond.uses_adapter:

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import torch
 
-from lift_reader.core.generation import _cache_argument, _eos_ids, _returned_cache
+from lift_reader.core.answer_rule import NO_RULE, AnswerRule
+from lift_reader.core.generation import SamplingSettings, _cache_argument, _returned_cache, generate_pieces
 from lift_reader.core.models import LoadedModel
 from lift_reader.core.prompts import stop_strings_for
 
@@ -98,29 +99,13 @@ class PromptScorer:
             total += float(logp.gather(1, torch.tensor(ids[1:], device=device)[:, None]).sum())
         return total
 
-    @torch.inference_mode()
-    def greedy(self, max_new_tokens: int) -> str:
-        """The greedy answer, cut like the app's stream (EOS, stop strings, limit), stripped."""
+    def greedy(self, max_new_tokens: int, rule: AnswerRule = NO_RULE) -> str:
+        """The greedy answer, ended as the app's stream ends it (``generation.generate_pieces``), stripped."""
         tok = self.lm.tokenizer
-        stops = stop_strings_for(tok)
-        eos = _eos_ids(self.model, tok)
-        device = next(self.model.parameters()).device
-        cache, logits = copy.deepcopy(self.prompt.cache), self.prompt.last_logits
-        generated: list[int] = []
-        for step in range(max_new_tokens):
-            token = int(torch.argmax(logits))
-            if token in eos:
-                break
-            generated.append(token)
-            text = tok.decode(generated, skip_special_tokens=True)
-            if any(s in text for s in stops) or step == max_new_tokens - 1:
-                break
-            out = self.model(input_ids=torch.tensor([[token]], device=device), use_cache=True, logits_to_keep=1,
-                             **{self._cache_arg: cache})
-            cache, logits = _returned_cache(out), out.logits[0, -1].float()
-        text = tok.decode(generated, skip_special_tokens=True).rstrip("\ufffd")
-        cuts = [i for i in (text.find(s) for s in stops) if i >= 0]
-        return (text[:min(cuts)] if cuts else text).strip()
+        pieces = generate_pieces(self.model, tok, copy.deepcopy(self.prompt.cache), self.prompt.last_logits,
+                                 SamplingSettings(greedy=True, max_new_tokens=max_new_tokens),
+                                 stop_strings=stop_strings_for(tok), rule=rule)
+        return "".join(pieces).strip()
 
 
 class BaselineScorer:
