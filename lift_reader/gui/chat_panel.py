@@ -31,6 +31,7 @@ _RENDER_MS = 60  # redraw a streaming answer at most this often
 
 class ChatPanel(QWidget):
     page_requested = Signal(int)
+    passage_requested = Signal(int, int)  # an answer's evidence: [start, end) of the book's text
     answer_finished = Signal()  # an answer completed, stopped or failed
 
     def __init__(self, session: Session, prefs: Preferences, parent: QWidget | None = None):
@@ -194,7 +195,7 @@ class ChatPanel(QWidget):
         question = self.transcript.question_before(last)
         if question is None:
             return
-        last.text, last.pages, last.note, last.mode = "", (), "", self.mode
+        last.text, last.pages, last.note, last.mode, last.grounding = "", (), "", self.mode, None
         request = jobs.AnswerRequest(question, self.mode, regenerate_id=last.message_id,
                                      max_new_tokens=self.prefs.answer_tokens(), up_to_page=self.up_to_page)
         self._start(request, last)
@@ -228,6 +229,8 @@ class ChatPanel(QWidget):
         if isinstance(item, jobs.AnswerStarted):  # question and answer rows are in the library now
             self._pending_question = None
             entry.message_id, entry.mode, entry.pages, entry.note = item.message_id, item.mode, item.pages, item.note
+        elif isinstance(item, jobs.AnswerChecked):
+            entry.grounding = item.grounding
         else:
             entry.text += item
         if not self._render_timer.isActive():
@@ -278,6 +281,9 @@ class ChatPanel(QWidget):
     def _on_anchor_clicked(self, url: QUrl) -> None:
         if url.scheme() == "page":
             self.page_requested.emit(int(url.path() or 0))
+        elif url.scheme() == "evidence":
+            start, _, end = url.path().partition("-")
+            self.passage_requested.emit(int(start), int(end))
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         # Enter sends, Shift+Enter adds a line (as in most chat apps).

@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
         self.reader.page_changed.connect(self._on_reading_page_changed)
         self.reader.ask_about.connect(self._on_ask_about)
         self.chat_panel.page_requested.connect(self.reader.go_to_page)
+        self.chat_panel.passage_requested.connect(self.reader.show_passage)
         self.queue.changed.connect(self._on_queue_changed)
         self.queue.done.connect(self._on_memorize_done)
         self.queue.failed.connect(self._on_memorize_failed)

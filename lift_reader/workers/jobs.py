@@ -58,6 +58,13 @@ class AnswerStarted:
     note: str = ""  # said to the reader, e.g. why the mode changed
 
 
+@dataclass(frozen=True)
+class AnswerChecked:
+    """The last item of a finished answer: its evidence passage and grounding check (core.grounding)."""
+
+    grounding: object  # Grounding | None (None: an empty answer)
+
+
 # --- model and books -----------------------------------------------------------
 
 
@@ -203,6 +210,8 @@ def answer(session: Session, record, request: AnswerRequest, *, cancel) -> Itera
         text = stream.text.strip()
         # A stopped answer stays marked incomplete: the chat shows it as cut short.
         library.update_message(message_id, text, not cancel.cancelled)
+    if not cancel.cancelled:
+        yield AnswerChecked(stream.check())  # reads the book's text, not the model: outside the lock
     return text
 
 

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt, QUrl
 from gui_helpers import SAMPLE_STORY, open_book
 
 from lift_reader.core.modes import DEFAULT_MODE
+from lift_reader.workers import jobs
 
 
 def _ask(qtbot, panel, question: str, monkeypatch=None) -> list:
@@ -28,9 +29,10 @@ def test_without_an_adapter_chat_answers_from_the_context_and_says_so(qtbot, win
     assert panel.mode == DEFAULT_MODE == "lift+rag"
     assert "not memorized" in panel.notice.text() and "passages found" in panel.notice.text()
     pieces = _ask(qtbot, panel, "Who is the keeper?", monkeypatch)
-    started, texts = pieces[0], pieces[1:]
+    started, texts, checked = pieces[0], pieces[1:-1], pieces[-1]
     assert started.mode == "rag" and "not memorized" in started.note and started.pages
     assert len(texts) >= 2 and all(isinstance(t, str) for t in texts)  # streamed piece by piece
+    assert isinstance(checked, jobs.AnswerChecked)  # then the evidence and grounding check
     answer = panel.transcript.last_answer()
     assert answer.complete and answer.text == "".join(texts).strip()
     assert "page:1" in panel.view.toHtml() or "page:1" in panel.transcript.to_html("#888", "#00f")

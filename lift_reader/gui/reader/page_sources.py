@@ -22,6 +22,7 @@ from lift_reader.errors import CorruptBookError
 from lift_reader.workers.jobs import MUPDF_LOCK
 
 TEXT_FORMATS = frozenset({"txt"})
+_PASSAGE_RUN = 5  # words searched together when a whole passage is not found as one
 
 
 class MupdfPages:
@@ -60,6 +61,20 @@ class MupdfPages:
         with MUPDF_LOCK:
             hits = self._doc[index].search_for(query)
         return [QRectF(r.x0, r.y0, r.width, r.height) for r in hits]
+
+    def find_passage(self, index: int, passage: str) -> list[QRectF]:
+        """Rectangles (in points) covering ``passage`` on the page, one per line it runs over.
+
+        MuPDF finds a passage across line breaks; where the page's text differs
+        from the book's clean text (a hyphenated word, a running head in the
+        middle), runs of a few words are found one by one instead.
+        """
+        words = passage.split()
+        hits = self.find(index, " ".join(words))
+        if hits or len(words) <= _PASSAGE_RUN:
+            return hits
+        runs = [" ".join(words[i:i + _PASSAGE_RUN]) for i in range(0, len(words), _PASSAGE_RUN)]
+        return [rect for run in runs for rect in self.find(index, run)[:1]]
 
     def text_in(self, index: int, rect: QRectF) -> str:
         """The text inside ``rect`` (points), for "Ask about this"."""

@@ -2,7 +2,8 @@
 
 Page numbers are 1-based everywhere outside this class, as in citations.
 Find searches the book's clean text (``book_search``); on a rendered page
-MuPDF then marks where the words are drawn.
+MuPDF then marks where the words are drawn.  An answer's evidence passage
+(``show_passage``) is marked the same way while find is closed.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class ReaderWidget(QWidget):
         self.zoom = 1.0
         self.fit_width = True
         self.search = BookSearch()
+        self.passage: tuple[int, int] | None = None  # [start, end) of the book text shown as evidence
         self._render_timer = QTimer(self, singleShot=True, interval=_RETRY_MS, timeout=self._render)
 
         self.image_view = ImagePageView()
@@ -168,7 +170,7 @@ class ReaderWidget(QWidget):
     def close_book(self) -> None:
         if self.pages is not None:
             self.pages.close()
-        self.record = self.book = self.pages = None
+        self.record = self.book = self.pages = self.passage = None
         self.search.clear()
         self.find_bar.set_status("")
         self.stack.setCurrentWidget(self.placeholder)
@@ -291,6 +293,9 @@ class ReaderWidget(QWidget):
             self._apply_find_marks()
 
     def _apply_find_marks(self) -> None:
+        if self.book is not None and not self.find_bar.isVisible() and self.passage is not None:
+            self._apply_passage_mark()
+            return
         offsets, current = [], -1
         if self.search.query and self.book is not None and self.find_bar.isVisible():
             offsets, current = self.search.on_page(self.book, self.page)
@@ -302,6 +307,35 @@ class ReaderWidget(QWidget):
             rects = self.pages.find(self.page_index, self.search.query) if offsets else []
             self.image_view.canvas.set_highlights(rects, current if current < len(rects) else -1)
             self.image_view.reveal(self.image_view.canvas.highlight_center(current))
+
+    # --- evidence ------------------------------------------------------------------
+
+    def show_passage(self, start: int, end: int) -> None:
+        """Open the page where ``book.text[start:end]`` begins and mark the passage there (an answer's evidence)."""
+        if self.book is None or end <= start:
+            return
+        self.passage = (start, end)
+        if self.find_bar.isVisible():
+            self.find_bar.close_bar()
+        page = self.book.page_at(start)
+        if page != self.page:
+            self.go_to_page(page)  # renders, which applies the mark
+        else:
+            self._apply_find_marks()
+
+    def _apply_passage_mark(self) -> None:
+        """Mark the evidence passage's part on this page (nothing on other pages)."""
+        start, end = self.passage
+        if isinstance(self.pages, TextPages):
+            page_start, page_end = self.pages.span(self.page_index)
+            on_page = max(start, page_start) < min(end, page_end)
+            spans = [(max(start, page_start) - page_start, min(end, page_end) - page_start)] if on_page else []
+            self.text_view.highlight(spans, 0 if spans else -1)
+        elif isinstance(self.pages, MupdfPages):
+            on_page = self.book.page_at(start) <= self.page <= self.book.page_at(max(start, end - 1))
+            rects = self.pages.find_passage(self.page_index, self.book.text[start:end]) if on_page else []
+            self.image_view.canvas.set_highlights(rects, 0 if rects else -1)
+            self.image_view.reveal(self.image_view.canvas.highlight_center(0))
 
     def _on_find_closed(self) -> None:
         self._apply_find_marks()
