@@ -75,7 +75,7 @@ def specifics(answer: str, common_words: frozenset[str] = frozenset()) -> list[s
         while words and _is_common(words[0], common_words):
             words.pop(0)
         if words:
-            found.append((m.end() - len(m.group()) + m.group().index(words[0]), " ".join(words)))
+            found.append((m.start() + m.group().index(words[0]), " ".join(words)))
     found += [(m.start(), m.group()) for m in _NUMBER.finditer(answer)]
     seen: set[str] = set()
     return [s for _, s in sorted(found) if not (s.lower() in seen or seen.add(s.lower()))]
