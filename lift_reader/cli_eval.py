@@ -23,6 +23,9 @@ CONDITION_NAMES = ("closed", "icl", "lift", "lift+icl", "rag", "lift+rag", "full
 def add_recipe_options(p) -> None:
     """The memorize recipe's flags, shared by memorize, batch and eval (docs/EVAL.md has the table)."""
     p.add_argument("--target-modules", help="'all-linear' or comma-separated module names to put LoRA on")
+    p.add_argument("--lora-layers", type=float, metavar="SHARE",
+                   help="LoRA on the top SHARE of the decoder layers only, e.g. 0.5 (default 1: all); "
+                        "the backward pass stops at the lowest adapted layer")
     p.add_argument("--aux", action=argparse.BooleanOptionalAction, dest="aux_tasks", default=None,
                    help="train auxiliary question/answer items made from the book beside the segments "
                         "(default: on)")
@@ -113,6 +116,8 @@ def recipe_flags(given) -> list[str]:
         value = getattr(given, name)
         if value is not None:
             parts += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+    if getattr(given, "lora_layers", None) is not None and given.lora_layers != 1:
+        parts += ["--lora-layers", f"{given.lora_layers:g}"]
     if given.aux_tasks is not None:
         parts.append("--aux" if given.aux_tasks else "--no-aux")
     if given.aux_items_per_1k_tokens is not None and given.aux_tasks:

@@ -8,6 +8,7 @@ metadata lives beside it (``store/adapters.py``).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import torch
@@ -17,12 +18,27 @@ from lift_reader.core.models import LoadedModel
 from lift_reader.core.settings import MemorizeSettings
 
 
-def lora_config(settings: MemorizeSettings):
+def adapted_layers(settings: MemorizeSettings, num_layers: int) -> list[int] | None:
+    """The decoder layers that get LoRA: the top ``lora_layers`` share of them (None: all).
+
+    Only the upper layers: nothing below the lowest adapted layer needs a gradient, so autograd
+    records no graph there and the backward pass stops at that layer (cheaper steps, less memory).
+    """
+    if settings.lora_layers >= 1 or num_layers <= 0:
+        return None
+    top = max(1, round(settings.lora_layers * num_layers))
+    return list(range(num_layers - top, num_layers))
+
+
+def lora_config(settings: MemorizeSettings, model: torch.nn.Module | None = None):
     from peft import LoraConfig
 
     targets = settings.target_modules
     if targets != "all-linear":
         targets = [t.strip() for t in targets.split(",") if t.strip()]
+    layers = adapted_layers(settings, _num_decoder_layers(model)) if model is not None else None
+    if layers is not None:
+        targets = _upper_layer_pattern(model, targets, layers)
     return LoraConfig(
         r=settings.lora_rank,
         lora_alpha=settings.lora_alpha,
@@ -33,6 +49,25 @@ def lora_config(settings: MemorizeSettings):
     )
 
 
+def _num_decoder_layers(model) -> int:
+    config = getattr(model, "config", None)
+    return int(getattr(config, "num_hidden_layers", 0) or 0)
+
+
+def _upper_layer_pattern(model: torch.nn.Module, targets, layers: list[int]) -> str:
+    """A peft target regex: the chosen linear layers of decoder layers ``layers`` only.
+
+    peft refuses ``layers_to_transform`` beside "all-linear", so "all-linear" is spelled out as the
+    names of the linear layers inside the decoder layers (4-bit layers are nn.Linear subclasses).
+    """
+    if targets == "all-linear":
+        targets = sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules()
+                          if isinstance(module, torch.nn.Linear) and ".layers." in name})
+    numbers = "|".join(str(i) for i in layers)
+    names = "|".join(re.escape(t) for t in targets)
+    return rf".*\.layers\.({numbers})\.(.*\.)?({names})"
+
+
 def add_training_adapter(lm: LoadedModel, name: str, settings: MemorizeSettings) -> torch.nn.Module:
     """Attach a fresh trainable LoRA adapter called ``name``; only it requires grad.
 
@@ -41,7 +76,7 @@ def add_training_adapter(lm: LoadedModel, name: str, settings: MemorizeSettings)
     """
     from peft import get_peft_model, prepare_model_for_kbit_training
 
-    config = lora_config(settings)
+    config = lora_config(settings, lm.model)
     if lm.is_peft:
         if name in lm.model.peft_config:
             lm.model.delete_adapter(name)
