@@ -227,8 +227,12 @@ def load_from_folder(folder: Path, placement: Placement, *, label: str | None = 
             bnb_4bit_compute_dtype=torch.bfloat16,
             bnb_4bit_use_double_quant=True,
         )
-        # "cuda" means the current device: under torchrun each rank has set its own.
-        index = placement.device if ":" in placement.device else f"cuda:{torch.cuda.current_device()}"
+        # "cuda" means the current device: under torchrun each rank has set its own.  bitsandbytes
+        # (0.48 and later) runs NF4 layers on the CPU too: slower than bf16 there, but it works.
+        if placement.device == "cpu" or ":" in placement.device:
+            index = placement.device
+        else:
+            index = f"cuda:{torch.cuda.current_device()}"
         kwargs["device_map"] = {"": index}
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
