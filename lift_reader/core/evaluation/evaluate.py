@@ -6,6 +6,8 @@ import platform
 from dataclasses import dataclass
 from pathlib import Path
 
+from lift_reader.core.answer_rule import rule_for_mode
+from lift_reader.core.evaluation.conditions import condition
 from lift_reader.core.evaluation.dataset import EvalDocument, load_question_set
 from lift_reader.core.evaluation.report import markdown, summarise, write_chart
 from lift_reader.core.evaluation.runner import EvalConfig, run_evaluation
@@ -36,6 +38,16 @@ def select_documents(documents: list[EvalDocument], *, docs: int | None = None,
     return documents[:docs] if docs else documents
 
 
+def _answer_rules(config: EvalConfig) -> str:
+    """The answer rule of each condition's mode, once per distinct rule."""
+    by_rule: dict[str, list[str]] = {}
+    for name in config.conditions:
+        by_rule.setdefault(rule_for_mode(condition(name).mode).describe(), []).append(name)
+    if len(by_rule) == 1:
+        return next(iter(by_rule))
+    return "; ".join(f"{', '.join(names)}: {rule}" for rule, names in by_rule.items())
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
@@ -51,7 +63,8 @@ def _setup_lines(ws, config: EvalConfig, documents: list[EvalDocument], source: 
         f"Model: {lm.identity.label} ({lm.identity.fingerprint}) on {lm.placement.describe()}, "
         f"window {lm.context_window:,} tokens; Python {platform.python_version()}",
         f"Context budget (icl, lift+icl, rag, lift+rag): {config.context_tokens} book tokens; "
-        f"retrieval: {config.retrieval}; greedy answers of at most {config.max_new_tokens} tokens",
+        f"retrieval: {config.retrieval}; greedy answers of at most {config.max_new_tokens} tokens, "
+        f"ended as the app ends them ({_answer_rules(config)})",
         f"Memorizing: segments {m.segment_length}/{m.effective_stride}, {_count(m.epochs, 'epoch')}, "
         f"lr {m.learning_rate:g} ({m.schedule}), LoRA r={m.lora_rank} alpha={m.lora_alpha} on {m.target_modules}, "
         f"auxiliary QA {_aux(m)}, contextualized segments {'on' if m.contextualized else 'off'}, study {_study(m)}, "
