@@ -101,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     q = asub.add_parser("activate", help="make an adapter the one that answers for its book")
     q.add_argument("name")
 
+    sub.add_parser("models", help="GGUF and safetensors models already on this machine (Ollama, LM Studio, "
+                                  "the Hugging Face cache), and whether each can memorize here")
     sub.add_parser("doctor", help="what this machine has and what the app will use")
     p = sub.add_parser("demo", help="memorize the sample story and answer questions about it")
     p.add_argument("--questions", type=int, default=4, help="how many sample questions to ask")

@@ -393,6 +393,23 @@ def _export_adapter(ws, record, args) -> None:
           f"in {written.folder}; base model: {written.base}")
 
 
+def cmd_models(args) -> int:
+    """Models found in Ollama's store, LM Studio's folder and the Hugging Face cache; nothing is loaded."""
+    from lift_reader.core.model_discovery import default_places, discover, model_ref
+
+    found = discover()
+    if not found:
+        print("no GGUF or safetensors models found in:")
+        for source, folder in default_places():
+            print(f"  {source}: {folder}")
+        return 0
+    for model in found:
+        print(model.summary())
+        if model.loadable:
+            print(f"    lift-reader --model {model_ref(model)}")
+    return 0
+
+
 def cmd_doctor(args) -> int:
     import importlib.util
 

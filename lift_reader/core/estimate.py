@@ -162,15 +162,20 @@ class MemoryParts:
 
 
 def memory_parts(lm: LoadedModel, settings: MemorizeSettings) -> MemoryParts:
+    weight_bytes = sum(p.numel() * p.element_size() for p in lm.model.parameters())
+    return memory_parts_for(lm.base_config, weight_bytes, lm.placement.precision, settings)
+
+
+def memory_parts_for(config, weight_bytes: int, precision: str, settings: MemorizeSettings) -> MemoryParts:
+    """The same from a model's config (anything with its attributes) and weight bytes: no model loaded
+    (model discovery sizes models it has only found on disk)."""
     from lift_reader.core.fused_loss import CHUNK_TOKENS, SUPPORTED_MODEL_TYPES
 
-    config = lm.base_config
     hidden = getattr(config, "hidden_size", 1024)
     layers = getattr(config, "num_hidden_layers", 12)
     vocab = getattr(config, "vocab_size", 32000)
     inter = getattr(config, "intermediate_size", 4 * hidden)
-    weight_bytes = sum(p.numel() * p.element_size() for p in lm.model.parameters())
-    act_bytes = 2 if lm.placement.precision != "fp32" else 4
+    act_bytes = 2 if precision != "fp32" else 4
     seg = settings.segment_length + prefix_tokens(settings)  # every segment runs through its prefix too
     # Per layer and token: attention/MLP inputs and outputs kept for backward
     # (~8 hidden-sized and 3 intermediate-sized vectors).

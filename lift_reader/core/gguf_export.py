@@ -62,6 +62,7 @@ class BaseGGUF:
     path: Path
     architecture: str
     name: str
+    kind: str  # general.type: "model", or "adapter" for a LoRA file
     block_count: int
     head_count: int
     head_count_kv: int
@@ -87,6 +88,7 @@ class BaseGGUF:
             path=Path(path),
             architecture=arch,
             name=str(field("general.name", Path(path).stem)),
+            kind=str(field("general.type", "model")),
             block_count=int(field(f"{arch}.block_count", 0)),
             head_count=int(heads if np.isscalar(heads) else max(heads)),
             head_count_kv=int(np.max(field(f"{arch}.attention.head_count_kv", heads))),
@@ -129,12 +131,20 @@ def base_gguf_for(meta: AdapterMeta) -> Path:
     recorded = meta.base_model_id
     if recorded == EMBEDDED_LABEL:
         return embedded_gguf_path()
+    if _is_gguf_file(Path(recorded)):  # --model FILE.gguf records the resolved path (an Ollama blob has no suffix)
+        return Path(recorded)
     if recorded.lower().endswith(".gguf"):
-        if Path(recorded).is_file():
-            return Path(recorded)
         raise BadInputError(f"the base model of {meta.name!r}, {recorded}, is no longer there")
     raise BadInputError(f"{meta.name!r} was trained on {recorded}, which has no GGUF form here: llama.cpp and "
                         "Ollama need the base model as a .gguf file (memorize with --model FILE.gguf)")
+
+
+def _is_gguf_file(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(4) == b"GGUF"
+    except OSError:  # missing, a folder, unreadable
+        return False
 
 
 def _refuse_unsupported(config: dict, name: str) -> None:

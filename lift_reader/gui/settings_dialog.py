@@ -1,12 +1,17 @@
-"""Edit > Settings: the base model, where it runs, and the default memorize settings."""
+"""Edit > Settings: the base model, where it runs, and the default memorize settings.
+
+*Find models on this machine* lists the models Ollama, LM Studio and the Hugging Face cache
+already hold (core/model_discovery.py); choosing one fills in the model's kind and location.
+Models transformers cannot load are listed greyed out with the reason.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-    QPushButton, QSpinBox, QVBoxLayout, QWidget,
+    QListWidget, QListWidgetItem, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
 from lift_reader.errors import BadInputError
@@ -50,6 +55,13 @@ class SettingsDialog(QDialog):
         model_form = QFormLayout(model_box)
         model_form.addRow("Base model", self.kind)
         model_form.addRow("Location", where)
+        self.find_models = QPushButton("Find models on this machine", clicked=self._on_find_models_clicked,
+                                       toolTip="Ollama's models, LM Studio's models folder, the Hugging Face cache")
+        self.found_list = QListWidget(visible=False)
+        self.found_list.currentItemChanged.connect(self._on_found_model_chosen)
+        self.found = []  # FoundModel, in the list's order
+        model_form.addRow("", self.find_models)
+        model_form.addRow("", self.found_list)
         model_form.addRow("Device", self.device)
         model_form.addRow("Precision", self.precision)
         model_form.addRow("", QLabel("Model changes apply the next time LIFT Reader starts."))
@@ -100,6 +112,37 @@ class SettingsDialog(QDialog):
             path, _ = QFileDialog.getOpenFileName(self, "GGUF file", self.location.text(), "GGUF models (*.gguf)")
         if path:
             self.location.setText(path)
+
+    def _on_find_models_clicked(self) -> None:
+        """Look in the usual places (headers only: quick, nothing loaded or downloaded)."""
+        from lift_reader.core.model_discovery import discover
+
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            self.found = discover()
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+        self.found_list.clear()
+        for model in self.found:
+            item = QListWidgetItem(model.summary())
+            item.setToolTip(str(model.path))
+            if not model.loadable:  # listed, not offered
+                item.setFlags(item.flags() & ~(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable))
+            self.found_list.addItem(item)
+        if not self.found:
+            self.found_list.addItem(QListWidgetItem("No GGUF or safetensors models found in Ollama, LM Studio "
+                                                    "or the Hugging Face cache."))
+        self.found_list.setVisible(True)
+
+    def _on_found_model_chosen(self, item: QListWidgetItem | None) -> None:
+        row = self.found_list.row(item) if item is not None else -1
+        if not 0 <= row < len(self.found) or not self.found[row].loadable:
+            return
+        from lift_reader.core.model_discovery import model_ref
+
+        model = self.found[row]
+        self.kind.setCurrentIndex(self.kind.findData("gguf" if model.format == "gguf" else "folder"))
+        self.location.setText(model_ref(model))
 
     def accept(self) -> None:
         from lift_reader.core.model_source import parse_model_ref

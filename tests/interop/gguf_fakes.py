@@ -53,3 +53,22 @@ def write_base_gguf(path: Path, model, arch: str) -> Path:
             tensors[mapped] = value.detach().float().numpy()
     return write_gguf(path, arch, blocks=config.num_hidden_layers, heads=config.num_attention_heads,
                       heads_kv=config.num_key_value_heads, tensors=tensors, hidden=config.hidden_size)
+
+
+def write_model_gguf(path: Path, arch: str, *, hidden: int = 64, vocab: int = 256, layers: int = 2,
+                     kind: str = "model") -> Path:
+    """A stand-in for a model file found on disk: its header and the tensors whose shapes size it."""
+    tensors = {"token_embd.weight": np.zeros((vocab, hidden), np.float32),
+               "blk.0.ffn_up.weight": np.zeros((hidden * 2, hidden), np.float32)}
+    path = write_gguf(path, arch, blocks=layers, tensors=tensors, hidden=hidden, name=path.stem)
+    if kind != "model":  # an adapter file: the same, with general.type set
+        from gguf import GGUFWriter
+
+        writer = GGUFWriter(path, arch)
+        writer.add_type(kind)
+        writer.add_tensor("blk.0.attn_q.weight.lora_a", np.zeros((4, hidden), np.float32))
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+        writer.close()
+    return path
