@@ -55,7 +55,8 @@ class TrainingPause:
 class StepBreaks:
     """Work waiting for a memorize run's next step boundary (any thread may ``offer``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, book_hash: str = "") -> None:
+        self.book_hash = book_hash  # the book the run memorizes (for the app to say so)
         self._lock = threading.Lock()
         self._waiting: list[Runnable] = []
         self._closed = False

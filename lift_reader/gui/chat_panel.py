@@ -89,6 +89,8 @@ class ChatPanel(QWidget):
         layout.addWidget(self.input)
         layout.addLayout(buttons)
         self.set_reading_page(1)
+        for lane_signal in (session.lane.job_started, session.lane.busy_changed):  # a run starts or ends
+            lane_signal.connect(self._on_lane_changed)
         self._show_mode_help()
         self.show_book(None)
 
@@ -142,6 +144,9 @@ class ChatPanel(QWidget):
     def _update_notice(self) -> None:
         if self.record is None:
             self.notice.setText("Open a book to chat about it.")
+        elif self.mode.startswith("lift") and self.session.lane.memorizing(self.record.content_hash):
+            self.notice.setText("This book is being memorized: a question is answered between two of its steps, "
+                                "with the adapter as it stands.")
         elif not self.record.active_adapter and self.mode.startswith("lift"):
             shown = "passages found for each question" if self.mode.endswith("rag") else "its opening and ending"
             self.notice.setText(f"This book is not memorized yet: answers use {shown} only. "
@@ -259,6 +264,9 @@ class ChatPanel(QWidget):
             QGuiApplication.clipboard().setText(last.text)
 
     # --- small slots -----------------------------------------------------------------
+
+    def _on_lane_changed(self, *_args) -> None:
+        self._update_notice()
 
     def _on_mode_changed(self) -> None:
         self.prefs.set_chat_mode(self.mode)

@@ -153,7 +153,7 @@ class MemorizeQueue(QObject):
         h = run.content_hash
         run.worker = self.session.model_job(
             jobs.memorize, run.record, run.settings, run.resume, label=f"Memorizing {run.record.title}", owner=self,
-            step_breaks=StepBreaks(),
+            step_breaks=StepBreaks(h),
             on_yield=lambda event: self._on_event(h, event),
             on_done=lambda outcome: self._on_run_returned(h, outcome),
             on_error=lambda err: self._on_run_failed(h, err),

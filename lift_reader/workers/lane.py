@@ -71,6 +71,10 @@ class ModelLane(QObject):
             worker.signals.finished.connect(lambda: self.job_started.emit(host.label))
         return worker
 
+    def memorizing(self, content_hash: str) -> bool:
+        """Whether a training job in the lane (queued or running) memorizes this book."""
+        return any(job.step_breaks is not None and job.step_breaks.book_hash == content_hash for job in self._jobs)
+
     def withdraw(self, worker: Worker) -> bool:
         """Take a job out of the queue before it starts; it reports aborted and finished."""
         if worker in self._jobs and self._pool.tryTake(worker):

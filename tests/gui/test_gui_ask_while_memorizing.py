@@ -42,6 +42,7 @@ def test_a_question_asked_while_memorizing_is_answered_at_the_next_step_with_the
         if event.kind in ("step", "done"):
             seen.append((event.kind, event.step))
         if event.kind == "step" and event.step == 3:
+            assert chat.notice.text().startswith("This book is being memorized: a question is answered between")
             chat.input.setPlainText(QUESTION)
             chat.ask_button.click()
             # Handed to the run (not queued behind it), which has not reached its next step yet.
@@ -70,6 +71,8 @@ def test_a_question_asked_while_memorizing_is_answered_at_the_next_step_with_the
         ("user", QUESTION, True), ("assistant", answer.text, True)]
     assert note in shown[0] and answer.text in shown[0]
     assert session.library.get_book(record.content_hash).active_adapter == outcome.adapter.name
+    qtbot.waitUntil(lambda: not session.lane.busy, timeout=10_000)
+    assert "being memorized" not in chat.notice.text()
 
 
 def test_a_question_about_another_book_is_answered_without_an_adapter_and_one_after_the_last_step_with_the_new(
