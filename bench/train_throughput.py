@@ -15,13 +15,24 @@ matmuls in a loop) and reports each loop's share of the bf16 ceiling with
     .venv/bin/python bench/train_throughput.py                      # embedded Gemma, fp32 + bf16
     .venv/bin/python bench/train_throughput.py --precision bf16 --steps 30
     .venv/bin/python bench/train_throughput.py --tiny --steps 3 --quick   # checks the script
+
+``--compare-before`` times instead, on the same model and book, the app's default recipe with issue
+14's changes off ("before": the exact output-layer gradient) and on ("after": the gradient filter of
+core/fused_loss.py), in alternating rounds so that other load on a shared machine hits both alike,
+and ends with the line ``speedup: X.XXx`` (after / before tokens per second).  ``--placements``
+adds rows for the cheaper placements, each on top of "after": LoRA on the upper half of the layers,
+4 segments a step, and torch.compile.
+
+    .venv/bin/python bench/train_throughput.py --compare-before --steps 8 --rounds 3 --placements
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import gc
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -52,6 +63,13 @@ def parse_args(argv):
     p.add_argument("--compiled", action="store_true",
                    help="also time our loop with torch.compile forced on (LIFT_READER_COMPILE=1; at least 4 "
                         "warm-up steps, which hold the compile)")
+    p.add_argument("--compare-before", action="store_true",
+                   help="time the app's recipe with issue 14's changes off and on, in alternating rounds; the last "
+                        "line says 'speedup: X.XXx'")
+    p.add_argument("--rounds", type=int, default=3, help="with --compare-before: rounds of each variant")
+    p.add_argument("--placements", action="store_true",
+                   help="with --compare-before: also time LoRA on the upper half of the layers, 4 segments a step "
+                        "and torch.compile (each on top of 'after'; once each, after the rounds)")
     p.add_argument("--matmul-size", type=int, default=None, help="n of the n x n matmul (default 4096; 512 with --quick)")
     p.add_argument("--matmul-seconds", type=float, default=None, help="seconds per dtype (default 3; 0.3 with --quick)")
     args = p.parse_args(argv)
@@ -82,12 +100,30 @@ def matmul_gflops(dtype, n: int, seconds: float) -> float:
     return 2 * n**3 * iters / took / 1e9
 
 
-def time_ours(spec, precision: str, tokens, seg_len: int, warmup: int, steps: int, *, compiled: bool = False,
-              micro_batch: int = 1, app_recipe_book=None) -> dict:
-    """Tokens/s of MemorizeJob over ``steps`` steps after ``warmup`` steps (wall clock between events)."""
-    import os
+@contextlib.contextmanager
+def environment(**values: str):
+    """Set environment variables for a block, then put back what was there."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
+
+def time_ours(spec, precision: str, tokens, seg_len: int, warmup: int, steps: int, *, compiled: bool = False,
+              micro_batch: int = 1, app_recipe_book=None, grad_filter: bool = True, **changes) -> dict:
+    """Tokens/s of MemorizeJob over ``steps`` steps after ``warmup`` steps (wall clock between events).
+
+    ``grad_filter=False`` turns the output layer's gradient filter off (the exact gradient, as before
+    issue 14); ``changes`` are further MemorizeSettings changes (lora_layers=0.5, ...).
+    """
     from lift_reader.core.compiling import ENV as COMPILE_ENV
+    from lift_reader.core.fused_loss import FILTER_ENV
     from lift_reader.core.segments import SegmentPlan
     from lift_reader.core.settings import MemorizeSettings
     from lift_reader.core.training import CancelToken, MemorizeJob
@@ -95,7 +131,7 @@ def time_ours(spec, precision: str, tokens, seg_len: int, warmup: int, steps: in
     need = warmup + steps
     plan = SegmentPlan.for_book(len(tokens), seg_len)
     settings = MemorizeSettings(segment_length=seg_len, micro_batch_size=micro_batch,
-                                epochs=min(100, math.ceil(need * micro_batch / len(plan))))
+                                epochs=min(100, math.ceil(need * micro_batch / len(plan))), **changes)
     lm = spec.fresh(precision)
     extras = {}
     if app_recipe_book is not None:  # the recipe the app memorizes with, built as Workspace builds it
@@ -105,7 +141,7 @@ def time_ours(spec, precision: str, tokens, seg_len: int, warmup: int, steps: in
         from lift_reader.core.contextualized import SegmentPrefixes
 
         settings = replace(MemorizeSettings.for_hardware("cpu"), segment_length=seg_len,
-                           micro_batch_size=micro_batch, epochs=settings.epochs)
+                           micro_batch_size=micro_batch, epochs=settings.epochs, **changes)
         extras = {"aux_items": build_aux_items(lm, app_recipe_book, tokens, settings),
                   "prefixes": SegmentPrefixes(lm.tokenizer, app_recipe_book.title, tokens, settings.seed)}
     job = MemorizeJob(lm, tokens, settings, job_key="bench", checkpoint_dir=None, **extras)
@@ -113,10 +149,8 @@ def time_ours(spec, precision: str, tokens, seg_len: int, warmup: int, steps: in
         raise SystemExit(f"the book gives only {job.total_steps} steps; {need} are needed")
     cancel = CancelToken()
     stamps, reported, seen = [], [], []
-    before = os.environ.get(COMPILE_ENV)
-    os.environ[COMPILE_ENV] = "1" if compiled else "0"
     started = time.perf_counter()
-    try:
+    with environment(**{COMPILE_ENV: "1" if compiled else "0", FILTER_ENV: "" if grad_filter else "0"}):
         for event in job.run(cancel=cancel):
             if event.kind == "step":
                 stamps.append(time.perf_counter())
@@ -124,11 +158,6 @@ def time_ours(spec, precision: str, tokens, seg_len: int, warmup: int, steps: in
                 reported.append(event.tokens_per_s)
                 if len(stamps) >= need:
                     cancel.cancel()
-    finally:
-        if before is None:
-            os.environ.pop(COMPILE_ENV, None)
-        else:
-            os.environ[COMPILE_ENV] = before
     start = warmup - 1 if warmup > 0 else 0
     took = stamps[need - 1] - stamps[start]
     timed = need - 1 - start
@@ -174,6 +203,56 @@ def time_naive(spec, precision: str, tokens, seg_len: int, warmup: int, steps: i
             "tokens_per_step": tokens_per_step}
 
 
+BEFORE = "before (exact output-layer gradient)"
+AFTER = "after (gradient filter)"
+
+
+def compare_before(args, spec, book_text, tokens, facts) -> dict:
+    """The app's recipe with issue 14's changes off and on, alternating; the last line printed is the speedup."""
+    prec = bc.precisions("auto" if args.precision == "both" else args.precision)[0]
+    timed = {BEFORE: [], AFTER: []}
+    for round_no in range(args.rounds):
+        order = (BEFORE, AFTER) if round_no % 2 == 0 else (AFTER, BEFORE)  # neither always runs first
+        for label in order:
+            print(f"[{prec}] round {round_no + 1}/{args.rounds}: {label} ...", file=sys.stderr)
+            timed[label].append(time_ours(spec, prec, tokens, args.segment_length, args.warmup, args.steps,
+                                          app_recipe_book=book_text, grad_filter=label == AFTER))
+    rows = [(label, runs) for label, runs in timed.items()]
+    if args.placements:
+        for label, kwargs in (("after + LoRA on the upper half of the layers", {"lora_layers": 0.5}),
+                              ("after + 4 segments a step", {"micro_batch": 4}),
+                              ("after + torch.compile", {"compiled": True})):
+            print(f"[{prec}] {label} ...", file=sys.stderr)
+            warmup = max(args.warmup, 4) if kwargs.get("compiled") else args.warmup
+            rows.append((label, [time_ours(spec, prec, tokens, args.segment_length, warmup, args.steps,
+                                           app_recipe_book=book_text, **kwargs)]))
+
+    def speed(runs):  # all rounds together: tokens over seconds
+        return sum(r["tokens_per_s"] * r["s_per_step"] for r in runs) / sum(r["s_per_step"] for r in runs)
+
+    before = speed(timed[BEFORE])
+    table = bc.Table("Issue 14: the app's recipe before and after",
+                     ["loop", "precision", "tokens/s", "s/step", "per round tokens/s", "vs before"])
+    for label, runs in rows:
+        table.add(label, prec, speed(runs), sum(r["s_per_step"] for r in runs) / len(runs),
+                  " / ".join(f"{r['tokens_per_s']:.0f}" for r in runs), bc.Ratio(speed(runs) / before))
+    table.notes += [
+        f"MemorizeSettings.for_hardware('cpu') (contextualized segments, auxiliary items, one segment a step) with "
+        f"{args.segment_length}-token segments; each round is a fresh MemorizeJob: {args.warmup} warm-up steps, then "
+        f"{args.steps} timed steps; tokens/s counts every token the steps processed (prefixes and prompts too).",
+        f"{args.rounds} rounds of each, alternating (before, after, then after, before, ...): the machine may be "
+        "shared, and load changes hit both alike. tokens/s of a row: all its rounds' tokens over their time.",
+        "before: LIFT_READER_GRAD_FILTER=0 (the exact output-layer gradient, as before issue 14); after: the default "
+        "(rows of the output layer whose gradient is below 2**-14 for every token of a chunk skip the gradient "
+        "matmul). The recipe's defaults are the same in both.",
+    ]
+    speedup = speed(timed[AFTER]) / before
+    result = bc.report(NAME + "-compare", f"Issue 14 before/after: {spec.label}", [table], facts, args.out_dir,
+                       extra={"rows": {label: runs for label, runs in rows}, "speedup": speedup})
+    print(f"speedup: {speedup:.2f}x")
+    return result
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     bc.apply_threads(args)
@@ -185,6 +264,14 @@ def main(argv=None) -> dict:
         raise SystemExit("without warm-up steps at least 2 steps are needed")
     facts = bc.machine_facts()
     precs = bc.precisions(args.precision)
+
+    if args.compare_before:
+        spec = bc.load_spec(args)
+        book = args.book or bc.default_book()
+        book_text, tokens, loader = bc.book_and_tokens(book, spec.tokenizer)
+        facts.update({"model": spec.label, "book": f"{bc.display_path(book)} ({len(tokens):,} tokens; {loader})",
+                      "segment length": args.segment_length})
+        return compare_before(args, spec, book_text, tokens, facts)
 
     ceilings = {}
     for label, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):

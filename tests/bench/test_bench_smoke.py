@@ -8,6 +8,7 @@ keeps these quick on a busy machine.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -36,6 +37,19 @@ def _check_files(out_dir: Path, name: str) -> None:
     assert (out_dir / f"{name}-latest.md").is_file()
     saved = json.loads((out_dir / f"{name}-latest.json").read_text(encoding="utf-8"))
     assert saved["benchmark"] == name and saved["tables"]
+
+
+def test_train_throughput_compare_before_ends_with_the_speedup(tmp_path, capsys):
+    import train_throughput as tt
+
+    payload = tt.main(["--tiny", "--steps", "2", "--quick", "--precision", "bf16", "--threads", "1",
+                       "--compare-before", "--rounds", "2", "--book", str(STORY), "--out-dir", str(tmp_path)])
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert re.fullmatch(r"speedup: \d+\.\d\dx", last)
+    table = _table(payload, "Issue 14: the app's recipe before and after")
+    assert [r[0] for r in table["rows"]] == [tt.BEFORE, tt.AFTER]
+    assert float(last.split()[1][:-1]) == pytest.approx(table["rows"][1][5], abs=0.006)
+    _check_files(tmp_path, "train_throughput-compare")
 
 
 def test_train_throughput(tmp_path):
