@@ -133,6 +133,8 @@ def _memorize_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint-every", type=_positive_int, help="optimizer steps between checkpoints")
     p.add_argument("--checkpoint-minutes", type=float,
                    help="minutes of training between checkpoints as well (default 2.5; 0: by steps only)")
+    p.add_argument("--compile", choices=["auto", "on", "off"],
+                   help="torch.compile the model for this run (default auto: runs of 300,000 tokens or more)")
     add_recipe_options(p)
     p.add_argument("--aux-weight", type=float, help="weight gamma of the auxiliary loss")
     p.add_argument("--up-to-page", type=_positive_int, help="spoiler-safe: memorize only up to this page")

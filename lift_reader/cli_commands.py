@@ -47,7 +47,7 @@ def _memorize_settings(args, device: str):
 
     names = ["epochs", "segment_length", "stride", "learning_rate", "lora_rank", "lora_alpha", "lora_dropout",
              "target_modules", "lora_layers", "micro_batch_size", "grad_accum_steps", "schedule", "warmup_ratio", "seed",
-             "checkpoint_every", "checkpoint_minutes", "aux_tasks", "aux_weight", "up_to_page", "aux_reading",
+             "checkpoint_every", "checkpoint_minutes", "compile", "aux_tasks", "aux_weight", "up_to_page", "aux_reading",
              "aux_items_per_1k_tokens", "contextualized", "study", "study_per_1k_tokens", "study_targets", "study_answers", "study_reading",
              "segment_weight"]
     changes = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}

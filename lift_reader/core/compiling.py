@@ -5,8 +5,9 @@ embeddings, activations, LoRA's scale-and-add).  On the embedded model on a
 2-core CPU a step went from ~1.27 s to ~1.0 s, after a warm-up of ~95 s the
 first time (~35 s once torch's on-disk cache holds the kernels).  So it is
 worth it only for long runs: by default it is used when a run has at least
-``AUTO_MIN_TOKENS`` tokens left to train.  ``LIFT_READER_COMPILE=1`` or ``0``
-forces it on or off.  A compile failure (no C compiler, an unsupported model)
+``AUTO_MIN_TOKENS`` tokens left to train.  ``MemorizeSettings.compile`` ("on",
+"off"; ``--compile``) or ``LIFT_READER_COMPILE=1``/``0`` force it on or off (the
+environment wins: benchmarks set it).  A compile failure (no C compiler, an unsupported model)
 falls back to the plain model with a notice: compiling is never why a run fails.
 """
 
@@ -22,8 +23,9 @@ AUTO_MIN_TOKENS = 300_000  # ~20 minutes of training on a 2-core CPU: the warm-u
 ENV = "LIFT_READER_COMPILE"
 
 
-def should_compile(device: torch.device, tokens_left: int) -> bool:
-    forced = os.environ.get(ENV, "").strip().lower()
+def should_compile(device: torch.device, tokens_left: int, choice: str = "auto") -> bool:
+    """Whether to compile a run with ``tokens_left`` tokens to train; ``choice`` is the run's setting."""
+    forced = os.environ.get(ENV, "").strip().lower() or choice
     if forced in ("1", "true", "yes", "on"):
         return True
     if forced in ("0", "false", "no", "off"):

@@ -20,6 +20,7 @@ from lift_reader.core.segments import default_stride
 from lift_reader.errors import BadInputError
 
 SCHEDULES = ("cosine", "linear", "constant")
+COMPILE_CHOICES = ("auto", "on", "off")
 # Fields added after adapters were first saved, with the value every adapter saved before had:
 # metadata without them means that value, and at that value they stay out of the training key,
 # so older adapters keep their key.
@@ -75,6 +76,9 @@ class MemorizeSettings:
     checkpoint_minutes: float = 2.5
     """Minutes of training between checkpoints as well (0: by steps only), so that a crash or logout
     loses at most this much of a slow run; like checkpoint_every, not part of the training key."""
+    compile: str = "auto"
+    """torch.compile the decoder layers: "auto" (runs with 300,000 tokens or more to train), "on" or "off";
+    like checkpoint_every, not part of the training key (core/compiling.py)."""
     aux_tasks: bool = False
     """Train on auxiliary question/answer items synthesized from the book, too."""
     aux_weight: float = 1.0
@@ -133,6 +137,7 @@ class MemorizeSettings:
             (self.max_grad_norm > 0, "max_grad_norm must be positive"),
             (self.checkpoint_every >= 1, "checkpoint interval must be at least 1 step"),
             (self.checkpoint_minutes >= 0, "checkpoint minutes must not be negative"),
+            (self.compile in COMPILE_CHOICES, f"compile must be one of {', '.join(COMPILE_CHOICES)}"),
             (self.aux_weight >= 0, "auxiliary weight must be non-negative"),
             (0 < self.aux_items_per_1k_tokens <= 100, "auxiliary items per 1,000 tokens must be in (0, 100]"),
             (self.up_to_page is None or self.up_to_page >= 1, "up_to_page must be a page number (1 or more)"),
@@ -171,6 +176,7 @@ class MemorizeSettings:
         data = self.as_dict()
         data.pop("checkpoint_every")
         data.pop("checkpoint_minutes")
+        data.pop("compile")
         for name, before in _ADDED_LATER.items():
             if data[name] == before:
                 data.pop(name)

@@ -69,3 +69,24 @@ def test_a_compiler_failure_falls_back_to_eager(tiny_lm, short_story_tokens, mon
     losses, notices = _run(tiny_lm, short_story_tokens)
     assert any("compiling failed (RuntimeError)" in n for n in notices)
     assert losses and all(np.isfinite(losses))
+
+
+def test_the_runs_setting_forces_compiling_unless_the_environment_does(monkeypatch):
+    monkeypatch.delenv(compiling.ENV, raising=False)
+    monkeypatch.setattr(compiling.shutil, "which", lambda name: "/usr/bin/" + name)
+    cpu = torch.device("cpu")
+    assert compiling.should_compile(cpu, 10, "on")
+    assert not compiling.should_compile(cpu, 10 * compiling.AUTO_MIN_TOKENS, "off")
+    monkeypatch.setenv(compiling.ENV, "0")
+    assert not compiling.should_compile(cpu, 10, "on")
+    # How a run is computed is not what it trains: the same key, so a checkpoint resumes either way.
+    assert MemorizeSettings(compile="on").training_key() == MemorizeSettings().training_key()
+
+
+def test_the_compile_flag_reaches_the_settings():
+    from lift_reader.cli import build_parser
+    from lift_reader.cli_commands import _memorize_settings
+
+    args = build_parser().parse_args(["memorize", "book.txt", "--compile", "off"])
+    assert _memorize_settings(args, "cpu").compile == "off"
+    assert _memorize_settings(build_parser().parse_args(["memorize", "book.txt"]), "cpu").compile == "auto"
