@@ -57,7 +57,9 @@ def _throughput_file():
 
 
 def _throughput_key(lm: LoadedModel, settings: MemorizeSettings) -> str:
-    return f"{lm.identity.fingerprint}|{lm.placement.device}|{lm.placement.precision}|{settings.segment_length}"
+    key = f"{lm.identity.fingerprint}|{lm.placement.device}|{lm.placement.precision}|{settings.segment_length}"
+    # LoRA on the upper layers only makes steps cheaper: its runs' speeds are kept apart.
+    return key if settings.lora_layers >= 1 else f"{key}|layers {settings.lora_layers:g}"
 
 
 AUX_ITEM_TOKENS = 60

@@ -19,6 +19,7 @@ def test_one_slow_run_does_not_set_later_estimates(tiny_lm):
     assert known_throughput(tiny_lm, settings) == 195.0
     other = MemorizeSettings(segment_length=512)
     assert known_throughput(tiny_lm, other) is None  # another setup has its own speeds
+    assert known_throughput(tiny_lm, MemorizeSettings(lora_layers=0.5)) is None  # upper-layer LoRA: faster steps
 
 
 def test_a_file_from_an_older_version_still_counts(tiny_lm):
