@@ -27,7 +27,12 @@ COMPILE_CHOICES = ("auto", "on", "off")
 _ADDED_LATER = {"aux_reading": False, "contextualized": False, "study": False, "study_per_1k_tokens": 20.0,
                 "study_targets": "distill", "study_answers": "known", "study_top_k": 32,
                 "study_window_tokens": 768, "study_batch": 8, "study_weight": 1.0, "segment_weight": 1.0,
-                "study_reading": 0.0, "lora_layers": 1.0}
+                "study_reading": 0.0, "lora_layers": 1.0,
+                "study_templates": 1}
+STUDY_TEMPLATES_VERSION = 2
+"""The version of core/study_questions.py's templates: raise it whenever they ask other questions.
+New runs record it (``study_templates``), so an adapter trained on older questions keeps its own
+training key and is never taken for a run with the new ones."""
 STUDY_TARGETS = ("distill", "labels", "both")
 STUDY_ANSWERS = ("known", "teacher")
 
@@ -113,6 +118,9 @@ class MemorizeSettings:
     """Weight of the study loss."""
     segment_weight: float = 1.0
     """Weight of the LIFT segments' loss; 0 trains no segments (study items and auxiliary items only)."""
+    study_templates: int = STUDY_TEMPLATES_VERSION
+    """Which version of the study question templates wrote the questions (metadata of older adapters
+    without it: version 1)."""
     study_reading: float = 0.0
     """Share of the study questions asked a second time with their passage in the prompt (reading
     practice: a closed-book study alone teaches the adapter to answer from memory and to read
@@ -181,11 +189,8 @@ class MemorizeSettings:
             if data[name] == before:
                 data.pop(name)
         data["stride"] = self.effective_stride
-        if self.study:
-            from lift_reader.core.study_questions import TEMPLATES_VERSION
-
-            if TEMPLATES_VERSION > 1:  # the first templates' adapters keep their key
-                data["study_templates"] = TEMPLATES_VERSION
+        if not self.study:
+            data.pop("study_templates", None)  # no questions were asked: the templates do not matter
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
     @classmethod

@@ -20,6 +20,7 @@ Facts are capitalized names (not sentence-initial function words), numbers,
 years and spelled-out counts.  Questions come from every part of the book:
 each fact-bearing sentence gets its first question before any gets a second.
 The templates are English; other languages get cloze and *after* items.
+Changing what they ask means raising ``STUDY_TEMPLATES_VERSION`` in core/settings.py.
 """
 
 from __future__ import annotations
@@ -30,10 +31,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from lift_reader.core.auxiliary import split_sentences
-
-TEMPLATES_VERSION = 2
-"""Part of a study run's training key: raise it whenever the templates ask other questions, so an
-adapter (or an eval's cached one) trained on the old questions is not taken for the new."""
 
 _NAME = re.compile(r"\b[A-Z][a-z'’]+(?:\s(?:of\s|de\s|the\s)?[A-Z][a-z'’]+)*")
 _NUMBER_WORDS = ("two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
