@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast venv clean package package-smoke wheel-check package-check
+.PHONY: run test test-fast venv clean package package-smoke wheel-check package-check interop-check
 
 venv: $(STAMP)
 
@@ -46,6 +46,18 @@ wheel-check: $(STAMP)
 package-check: package
 	$(MAKE) package-smoke SMOKE_ARGS=--with-model
 	$(MAKE) wheel-check
+
+# A real llama.cpp applies our exported GGUF LoRA (docs/INTEROP.md): llama-cpp-python, built from
+# source into a venv of its own (10-20 minutes on 2 cores the first time), scores a memorized
+# passage of the sample story against the app's own model.  Not part of `make test`.
+INTEROP_VENV ?= .interop-venv
+INTEROP_ARGS ?=
+interop-check: $(STAMP)
+	test -x $(INTEROP_VENV)/bin/python || $(PYTHON) -m venv $(INTEROP_VENV)
+	$(INTEROP_VENV)/bin/python -c "import llama_cpp" 2>/dev/null || \
+		CMAKE_BUILD_PARALLEL_LEVEL=$${CMAKE_BUILD_PARALLEL_LEVEL:-2} nice -n 10 \
+		$(INTEROP_VENV)/bin/python -m pip install --quiet llama-cpp-python
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/interop_check.py --llama-python $(INTEROP_VENV)/bin/python $(INTEROP_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -182,7 +182,10 @@ def lora_tensors(adapter_folder: Path, base: BaseGGUF, adapter_name: str) -> lis
     if base.architecture not in CHECKED_LAYOUTS:
         raise BadInputError(f"LIFT Reader cannot yet write LoRA files for {base.architecture or 'unknown'} models "
                             f"(it knows {', '.join(sorted(CHECKED_LAYOUTS))})")
-    arch = next(a for a, n in MODEL_ARCH_NAMES.items() if n == base.architecture)
+    arch = next((a for a, n in MODEL_ARCH_NAMES.items() if n == base.architecture), None)
+    if arch is None:
+        raise BadInputError(f"the installed gguf package does not know {base.architecture} models: "
+                            "pip install --upgrade gguf")
     names = get_tensor_name_map(arch, base.block_count)
     permuted = CHECKED_LAYOUTS[base.architecture]
     weights = load_file(str(adapter_folder / WEIGHTS_FILE))
@@ -255,7 +258,8 @@ def _quoted(text: str) -> str:
 def modelfile_text(meta: AdapterMeta, base: BaseGGUF, lora_name: str) -> str:
     """An Ollama Modelfile: the base GGUF, the LoRA, and the prompt the app asks in."""
     title = meta.book_title or meta.name
-    lines = [f"# {meta.name}: {title}, memorized by LIFT Reader", f"FROM {base.path}", f"ADAPTER ./{lora_name}"]
+    lines = [f'# "{title}" memorized by LIFT Reader (adapter {meta.name!r})', f"FROM {base.path}",
+             f"ADAPTER ./{lora_name}"]
     if base.chat_template:  # Ollama takes the chat format from the GGUF; the app's system message:
         lines.append(f'SYSTEM """You answer questions about the book "{title}". '
                      'Answer briefly, from what you know of it."""')
