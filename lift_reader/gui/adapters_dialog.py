@@ -18,12 +18,13 @@ from PySide6.QtWidgets import (
 )
 
 from lift_reader.core.gguf_export import export_gguf_adapter
+from lift_reader.core.peft_import import import_adapter_folder
 from lift_reader.errors import NotFoundError
 from lift_reader.gui.errors import show_error
 from lift_reader.gui.file_dialogs import remember_folder, start_folder
 from lift_reader.gui.loss_plot import LossPlot
 from lift_reader.gui.preferences import Preferences
-from lift_reader.store.adapters import folder_slug, read_meta
+from lift_reader.store.adapters import META_FILE, folder_slug, read_meta
 from lift_reader.store.records import AdapterRecord
 from lift_reader.workers import jobs
 from lift_reader.workers.session import Session
@@ -98,7 +99,8 @@ class AdaptersDialog(QDialog):
         self.buttons: dict[str, QPushButton] = {}
         row = QHBoxLayout()
         for name, slot in (("Activate", self.activate), ("Rename…", self.rename), ("Delete…", self.delete),
-                           ("Export…", self.export), ("Export GGUF…", self.export_gguf), ("Import…", self.import_archive), ("Details…", self.show_details)):
+                           ("Export…", self.export), ("Export GGUF…", self.export_gguf), ("Import…", self.import_archive), ("Import folder…", self.import_folder),
+                           ("Details…", self.show_details)):
             self.buttons[name] = QPushButton(name, clicked=slot)
             row.addWidget(self.buttons[name])
         row.addStretch(1)
@@ -146,7 +148,7 @@ class AdaptersDialog(QDialog):
     def _update_buttons(self) -> None:
         chosen = self.selected() is not None and not self._busy
         for name, button in self.buttons.items():
-            button.setEnabled(not self._busy if name == "Import…" else chosen)
+            button.setEnabled(not self._busy if name.startswith("Import") else chosen)
 
     def _run(self, fn, *args, action: str, model: bool = False, book_files_only: bool = False,
              done_message: str = "") -> None:
@@ -239,6 +241,27 @@ class AdaptersDialog(QDialog):
             remember_folder(self.prefs, _FOLDER_KIND, path)
             self._run(jobs.import_adapter, Path(path), action="Importing (checking the base model)", model=True)
 
+    def import_folder(self) -> None:
+        """An adapter folder: one of ours unpacked, or a peft LoRA made elsewhere for a book the reader names."""
+        path = QFileDialog.getExistingDirectory(self, "Import adapter folder",
+                                                str(start_folder(self.prefs, _FOLDER_KIND)))
+        if not path:
+            return
+        remember_folder(self.prefs, _FOLDER_KIND, Path(path) / "adapter_config.json")
+        book_hash = None
+        if not (Path(path) / META_FILE).is_file():  # plain peft: it does not say which book it memorized
+            books = self.session.library.list_books()
+            if not books:
+                QMessageBox.information(self, "Adapters", "Add the book this adapter memorized first.")
+                return
+            titles = [f"{b.title} ({b.short_hash})" for b in books]
+            title, ok = QInputDialog.getItem(self, "Import adapter folder", "Which book did it memorize?",
+                                             titles, 0, False)
+            if not ok:
+                return
+            book_hash = books[titles.index(title)].content_hash
+        self._run(_import_folder, Path(path), book_hash, action="Importing (checking the base model)", model=True)
+
     def show_details(self) -> None:
         adapter = self.selected()
         if adapter is not None:
@@ -251,3 +274,8 @@ def _export_gguf(session: Session, name: str, out: Path):
     if adapter is None:
         raise NotFoundError(f"no adapter named {name!r}")
     return export_gguf_adapter(Path(adapter.path), out)
+
+
+def _import_folder(session: Session, folder: Path, book_hash: str | None):
+    """A model job: a plain peft folder is checked against the loaded model's layers."""
+    return import_adapter_folder(session.workspace(), folder, book=book_hash)

@@ -1,4 +1,5 @@
-"""Tools > Adapters > Export GGUF…: a folder for llama.cpp and Ollama, or one readable refusal."""
+"""Tools > Adapters: Export GGUF… (a folder for llama.cpp and Ollama, or one readable refusal) and
+Import folder… (a peft adapter made elsewhere, for a book the reader picks)."""
 
 from __future__ import annotations
 
@@ -44,3 +45,32 @@ def test_export_gguf_writes_the_lora_and_modelfile_or_says_why_not(qtbot, sessio
     assert {p.name for p in out.iterdir()} == {"Modelfile", "README.md", f"{out.name[:-5]}-lora.gguf"}
     assert f"FROM {base}" in (out / "Modelfile").read_text()
     assert dialogs["infos"].pop().startswith("Exported “Ledger v1” for llama.cpp and Ollama")
+
+
+def test_import_folder_takes_a_peft_adapter_made_elsewhere_for_a_chosen_book(qtbot, session, workspace, tiny_parts,
+                                                                             monkeypatch, tmp_path, dialogs):
+    import copy
+
+    from peft import LoraConfig, get_peft_model
+    from PySide6.QtWidgets import QInputDialog
+
+    from lift_reader.gui.adapters_dialog import AdaptersDialog
+
+    story = tmp_path / "story.txt"
+    story.write_text("The Ferry\n\n" + "The ferry Marigold sailed to Orrin Isle every morning. " * 40)
+    book = workspace.add_book(story)
+    elsewhere = get_peft_model(copy.deepcopy(tiny_parts[1]), LoraConfig(r=4, target_modules=["q_proj", "v_proj"]))
+    elsewhere.save_pretrained(tmp_path / "ferry-lora")
+
+    dialog = AdaptersDialog(session)
+    qtbot.addWidget(dialog)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path / "ferry-lora"))
+    asked = []
+    monkeypatch.setattr(QInputDialog, "getItem",
+                        lambda _parent, _title, label, items, *a: (asked.append(label), (items[0], True))[1])
+    dialog.import_folder()
+    _wait_idle(qtbot, dialog)
+    assert asked == ["Which book did it memorize?"]
+    (adapter,) = session.library.list_adapters()
+    assert adapter.name == "ferry-lora" and adapter.book_hash == book.content_hash
+    assert dialog.table.rowCount() == 1
