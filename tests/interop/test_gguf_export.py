@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
-from conftest import load_app_model, save_app_adapter
+from interop_helpers import load_app_model, save_app_adapter
 from lift_reader.cli import main
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLE_STORY
+from interop_helpers import SAMPLE_STORY
 from gguf_fakes import write_model_gguf
 
 

@@ -6,7 +6,7 @@ import zipfile
 
 import torch
 
-from conftest import load_app_model, save_app_adapter
+from interop_helpers import load_app_model, save_app_adapter
 from lift_reader.cli import main
 
 

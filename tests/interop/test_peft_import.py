@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conftest import SAMPLE_STORY, load_app_model
+from interop_helpers import SAMPLE_STORY, load_app_model
 from lift_reader.cli import main
 
 
