@@ -20,8 +20,8 @@ matmuls in a loop) and reports each loop's share of the bf16 ceiling with
 14's changes off ("before": the exact output-layer gradient) and on ("after": the gradient filter of
 core/fused_loss.py), in alternating rounds so that other load on a shared machine hits both alike,
 and ends with the line ``speedup: X.XXx`` (after / before tokens per second).  ``--placements``
-adds rows for the cheaper placements, each on top of "after": LoRA on the upper half of the layers,
-4 segments a step, and torch.compile.
+adds the cheaper placements to the rounds, each on top of "after": LoRA on the upper half of the
+layers, 4 segments a step, and torch.compile.
 
     .venv/bin/python bench/train_throughput.py --compare-before --steps 8 --rounds 3 --placements
 """
@@ -69,7 +69,7 @@ def parse_args(argv):
     p.add_argument("--rounds", type=int, default=3, help="with --compare-before: rounds of each variant")
     p.add_argument("--placements", action="store_true",
                    help="with --compare-before: also time LoRA on the upper half of the layers, 4 segments a step "
-                        "and torch.compile (each on top of 'after'; once each, after the rounds)")
+                        "and torch.compile (each on top of 'after'), in the same rounds")
     p.add_argument("--matmul-size", type=int, default=None, help="n of the n x n matmul (default 4096; 512 with --quick)")
     p.add_argument("--matmul-seconds", type=float, default=None, help="seconds per dtype (default 3; 0.3 with --quick)")
     args = p.parse_args(argv)
@@ -123,7 +123,7 @@ def time_ours(spec, precision: str, tokens, seg_len: int, warmup: int, steps: in
     issue 14); ``changes`` are further MemorizeSettings changes (lora_layers=0.5, ...).
     """
     from lift_reader.core.compiling import ENV as COMPILE_ENV
-    from lift_reader.core.fused_loss import FILTER_ENV
+    from lift_reader.core.fused_loss import FILTER_COUNTS, FILTER_ENV
     from lift_reader.core.segments import SegmentPlan
     from lift_reader.core.settings import MemorizeSettings
     from lift_reader.core.training import CancelToken, MemorizeJob
@@ -150,6 +150,7 @@ def time_ours(spec, precision: str, tokens, seg_len: int, warmup: int, steps: in
     cancel = CancelToken()
     stamps, reported, seen = [], [], []
     started = time.perf_counter()
+    FILTER_COUNTS.reset()
     with environment(**{COMPILE_ENV: "1" if compiled else "0", FILTER_ENV: "" if grad_filter else "0"}):
         for event in job.run(cancel=cancel):
             if event.kind == "step":
@@ -167,6 +168,7 @@ def time_ours(spec, precision: str, tokens, seg_len: int, warmup: int, steps: in
     gc.collect()
     return {"tokens_per_s": tokens_timed / took, "s_per_step": took / timed,
             "job_reported_tokens_per_s": reported[-1], "tokens_per_step": tokens_per_step,
+            "output_rows_kept": FILTER_COUNTS.kept_share if FILTER_COUNTS.seen else None,
             "warmup_s": stamps[warmup - 1] - started if warmup > 0 else None}
 
 
@@ -205,46 +207,53 @@ def time_naive(spec, precision: str, tokens, seg_len: int, warmup: int, steps: i
 
 BEFORE = "before (exact output-layer gradient)"
 AFTER = "after (gradient filter)"
+PLACEMENTS = {  # each on top of "after"
+    "after + LoRA on the upper half of the layers": {"lora_layers": 0.5},
+    "after + 4 segments a step": {"micro_batch": 4},
+    "after + torch.compile": {"compiled": True},
+}
 
 
 def compare_before(args, spec, book_text, tokens, facts) -> dict:
     """The app's recipe with issue 14's changes off and on, alternating; the last line printed is the speedup."""
     prec = bc.precisions("auto" if args.precision == "both" else args.precision)[0]
-    timed = {BEFORE: [], AFTER: []}
-    for round_no in range(args.rounds):
-        order = (BEFORE, AFTER) if round_no % 2 == 0 else (AFTER, BEFORE)  # neither always runs first
-        for label in order:
-            print(f"[{prec}] round {round_no + 1}/{args.rounds}: {label} ...", file=sys.stderr)
-            timed[label].append(time_ours(spec, prec, tokens, args.segment_length, args.warmup, args.steps,
-                                          app_recipe_book=book_text, grad_filter=label == AFTER))
-    rows = [(label, runs) for label, runs in timed.items()]
+    variants = {BEFORE: {"grad_filter": False}, AFTER: {}}
     if args.placements:
-        for label, kwargs in (("after + LoRA on the upper half of the layers", {"lora_layers": 0.5}),
-                              ("after + 4 segments a step", {"micro_batch": 4}),
-                              ("after + torch.compile", {"compiled": True})):
-            print(f"[{prec}] {label} ...", file=sys.stderr)
-            warmup = max(args.warmup, 4) if kwargs.get("compiled") else args.warmup
-            rows.append((label, [time_ours(spec, prec, tokens, args.segment_length, warmup, args.steps,
-                                           app_recipe_book=book_text, **kwargs)]))
+        variants.update(PLACEMENTS)
+    timed = {label: [] for label in variants}
+    labels = list(variants)
+    for round_no in range(args.rounds):
+        # Each round starts one variant further on, so that none always runs first or right after another.
+        for label in labels[round_no % len(labels):] + labels[:round_no % len(labels)]:
+            print(f"[{prec}] round {round_no + 1}/{args.rounds}: {label} ...", file=sys.stderr)
+            kwargs = variants[label]
+            warmup = max(args.warmup, 4) if kwargs.get("compiled") else args.warmup  # the compile's steps
+            timed[label].append(time_ours(spec, prec, tokens, args.segment_length, warmup, args.steps,
+                                          app_recipe_book=book_text, **kwargs))
+    rows = list(timed.items())
 
     def speed(runs):  # all rounds together: tokens over seconds
         return sum(r["tokens_per_s"] * r["s_per_step"] for r in runs) / sum(r["s_per_step"] for r in runs)
 
     before = speed(timed[BEFORE])
     table = bc.Table("Issue 14: the app's recipe before and after",
-                     ["loop", "precision", "tokens/s", "s/step", "per round tokens/s", "vs before"])
+                     ["loop", "precision", "tokens/s", "s/step", "per round tokens/s", "output rows kept %",
+                      "vs before"])
     for label, runs in rows:
+        kept = [r["output_rows_kept"] for r in runs if r["output_rows_kept"] is not None]
         table.add(label, prec, speed(runs), sum(r["s_per_step"] for r in runs) / len(runs),
-                  " / ".join(f"{r['tokens_per_s']:.0f}" for r in runs), bc.Ratio(speed(runs) / before))
+                  " / ".join(f"{r['tokens_per_s']:.0f}" for r in runs),
+                  100 * sum(kept) / len(kept) if kept else None, bc.Ratio(speed(runs) / before))
     table.notes += [
         f"MemorizeSettings.for_hardware('cpu') (contextualized segments, auxiliary items, one segment a step) with "
         f"{args.segment_length}-token segments; each round is a fresh MemorizeJob: {args.warmup} warm-up steps, then "
         f"{args.steps} timed steps; tokens/s counts every token the steps processed (prefixes and prompts too).",
-        f"{args.rounds} rounds of each, alternating (before, after, then after, before, ...): the machine may be "
-        "shared, and load changes hit both alike. tokens/s of a row: all its rounds' tokens over their time.",
+        f"{args.rounds} rounds of each variant, interleaved (each round starts one variant further on): the machine "
+        "may be shared, and load changes hit all alike. tokens/s of a row: all its rounds' tokens over their time.",
         "before: LIFT_READER_GRAD_FILTER=0 (the exact output-layer gradient, as before issue 14); after: the default "
         "(rows of the output layer whose gradient is below 2**-14 for every token of a chunk skip the gradient "
-        "matmul). The recipe's defaults are the same in both.",
+        "matmul). The recipe's defaults are the same in both. Output rows kept: the share of the output layer's "
+        "rows that went through the gradient matmul (warm-up steps included).",
     ]
     speedup = speed(timed[AFTER]) / before
     result = bc.report(NAME + "-compare", f"Issue 14 before/after: {spec.label}", [table], facts, args.out_dir,

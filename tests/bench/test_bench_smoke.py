@@ -48,7 +48,8 @@ def test_train_throughput_compare_before_ends_with_the_speedup(tmp_path, capsys)
     assert re.fullmatch(r"speedup: \d+\.\d\dx", last)
     table = _table(payload, "Issue 14: the app's recipe before and after")
     assert [r[0] for r in table["rows"]] == [tt.BEFORE, tt.AFTER]
-    assert float(last.split()[1][:-1]) == pytest.approx(table["rows"][1][5], abs=0.006)
+    assert float(last.split()[1][:-1]) == pytest.approx(table["rows"][1][-1], abs=0.006)
+    assert table["rows"][0][5] is None and 0 < table["rows"][1][5] <= 100  # rows kept: only with the filter
     _check_files(tmp_path, "train_throughput-compare")
 
 
