@@ -90,8 +90,8 @@ def project_gradient(grad_logits: torch.Tensor, weight: torch.Tensor, threshold:
     grad_logits = grad_logits.to(weight.dtype)
     if threshold <= 0:
         return grad_logits @ weight
-    # Both signs: targets are negative.  Two reductions, not torch.aminmax: on the CPU that was ~5x
-    # slower than amax and amin together (489 vs 2 x ~50 ms on a 256 x 262,144 bf16 matrix).
+    # Both signs: targets are negative.  Two reductions, not torch.aminmax: on a 256 x 262,144 bf16
+    # matrix on the CPU, aminmax took 489 ms where amax took 51 ms.
     keep = ((grad_logits.amax(0) >= threshold) | (grad_logits.amin(0) <= -threshold)).nonzero().squeeze(1)
     FILTER_COUNTS.seen += grad_logits.shape[1]
     FILTER_COUNTS.kept += keep.numel()

@@ -228,7 +228,7 @@ def load_from_folder(folder: Path, placement: Placement, *, label: str | None = 
             bnb_4bit_use_double_quant=True,
         )
         # "cuda" means the current device: under torchrun each rank has set its own.  bitsandbytes
-        # (0.48 and later) runs NF4 layers on the CPU too: slower than bf16 there, but it works.
+        # (0.50.2 here) runs NF4 layers on the CPU too (tests/cli/test_nf4.py).
         if placement.device == "cpu" or ":" in placement.device:
             index = placement.device
         else:

@@ -1,6 +1,6 @@
 """The 4-bit path on the CPU: memorize, save, reload, attach and answer with a tiny model in NF4; kill and resume.
 
-bitsandbytes (0.48 and later) runs NF4 layers on the CPU.  Its fast CPU path for inference repacks
+bitsandbytes (0.50.2 here) runs NF4 layers on the CPU.  Its fast CPU path for inference repacks
 each 4-bit weight in blocks of 32 output rows, so the tiny model here has 64-wide layers (the
 default 48 has 24-wide key/value projections, which it refuses: "N must be divisible by block_n").
 """
