@@ -223,7 +223,27 @@ def _predicate_questions(sentence: str) -> list[tuple[str, str]]:
             a_name = not participle and all(w[:1].isupper() for w in predicate.split() if w.lower() != "the")
             made.append((f"{'Who' if a_name else 'What'} {be} {phrase}{' ' + participle if participle else ''}?",
                          predicate))
-    return made
+            if participle in ("called", "named"):
+                made.append((f"What was the name of {phrase}?", predicate))
+    return made + _owner_name_questions(sentence)
+
+
+_OWNER_NAMED = re.compile(r"^(?P<owner>(?:[A-Z]|the |The |an? |An? )[\w'’ ]{1,60}?) (?:had|kept|owned) an? (?:[\w-]+ ){0,3}"
+                          r"(?P<thing>[a-z-]+)(?:,? and (?:the|this|that|his|her|the) (?P<again>[a-z-]+) (?:was|were) "
+                          r"|,? )(?:called|named) (?P<name>[A-Z][\w'’]*(?: [A-Z][\w'’]*)*)")
+
+
+def _owner_name_questions(sentence: str) -> list[tuple[str, str]]:
+    """"The Time Traveller had a grey whippet, and the dog was called Pilot." -> "What was the name of the
+    Time Traveller's dog?" (and "... whippet?"): readers ask for a name by its owner."""
+    match = _OWNER_NAMED.search(sentence)
+    if match is None:
+        return []
+    owner = _noun_phrase(match.group("owner"))
+    if owner is None:
+        return []
+    things = dict.fromkeys(t for t in (match.group("again"), match.group("thing")) if t)
+    return [(f"What was the name of {owner}'s {thing}?", match.group("name")) for thing in things]
 
 
 def _passive_question(sentence: str) -> tuple[str, str] | None:

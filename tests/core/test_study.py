@@ -35,6 +35,11 @@ def test_clauses_are_asked_with_the_question_word_moved_to_the_front():
     pairs = {(q, a) for q, a, _ in made}
     assert ("What was the cat called?", "Marzipan") in pairs
     assert ("The cat was called what?", "Marzipan") in pairs
+    assert ("What was the name of the cat?", "Marzipan") in pairs
+    assert ("What was the name of the keeper's cat?", "Marzipan") in pairs  # asked by its owner
+    named = {(q, a) for q, a, _ in sentence_questions("Old Tobias kept a lame pony named Biscuit.", None,
+                                                      np.random.default_rng(0))}
+    assert ("What was the name of Old Tobias's pony?", "Biscuit") in named
     made = sentence_questions("Everyone knew that the keeper's favourite dish was eel pie.", None,
                               np.random.default_rng(0))
     assert ("What was the keeper's favourite dish?", "eel pie") in {(q, a) for q, a, _ in made}
