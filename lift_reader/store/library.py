@@ -162,7 +162,8 @@ class Library(Database):
                 _BOOK_SELECT + " WHERE b.path = ? ORDER BY b.last_opened_at DESC LIMIT 1", (path,)
             ).fetchone()
         if row is None:
-            raise NotFoundError(f"no book in the library matches {text!r}")
+            missing = "" if Path(path).exists() or _HEX.fullmatch(text) else f"{text} does not exist, and "
+            raise NotFoundError(f"{missing}no book in the library matches {text!r}")
         return _book(row)
 
     def list_books(self) -> list[BookRecord]:
