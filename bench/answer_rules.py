@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 import bench_common as bc  # noqa: F401  (puts the repository on sys.path, offline)
-from lift_reader.core.answer_rule import DEFAULT_RULE, NO_RULE, AnswerRule, answer_end, most_repeated_ngram
-from lift_reader.core.prompts import stop_strings_for
+from lift_reader.core.ask.answer_rule import DEFAULT_RULE, NO_RULE, AnswerRule, answer_end, most_repeated_ngram
+from lift_reader.core.ask.prompts import stop_strings_for
 
 RULES = {
     "none": NO_RULE,
@@ -46,7 +46,7 @@ def words(text: str) -> int:
 
 def run(args) -> dict:
     from lift_reader.cli_commands import _memorize_settings
-    from lift_reader.core.answering import prepare_answer
+    from lift_reader.core.ask.answering import prepare_answer
     from lift_reader.core.evaluation.conditions import ask_settings, condition
     from lift_reader.core.evaluation.dataset import load_question_set
     from lift_reader.core.evaluation.evaluate import select_documents

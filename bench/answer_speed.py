@@ -94,7 +94,7 @@ class NoEosTokenizer:
 
 
 def generate_once(lm, prompt_ids: list[int], new_tokens: int, hide_eos: bool) -> dict:
-    from lift_reader.core.generation import SamplingSettings, stream_tokens
+    from lift_reader.core.ask.generation import SamplingSettings, stream_tokens
 
     model = CountingModel(lm.model, hide_eos)
     tokenizer = NoEosTokenizer(lm.tokenizer) if hide_eos else lm.tokenizer
@@ -152,10 +152,11 @@ def prefill_reference(lm, prompt_ids: list[int], repeats: int) -> dict:
 
 def train_adapter(lm, tokens, seg_len: int, steps: int, seed: int, folder: Path) -> float:
     """Train a throwaway adapter for ``steps`` optimizer steps, save it, take it off the model; seconds."""
-    from lift_reader.core.lora import save_adapter_weights
-    from lift_reader.core.segments import BookTokens, default_stride
-    from lift_reader.core.settings import MemorizeSettings
-    from lift_reader.core.training import MemorizeJob
+    from lift_reader.core.model.lora import save_adapter_weights
+    from lift_reader.core.text.book_tokens import BookTokens
+    from lift_reader.core.text.segments import default_stride
+    from lift_reader.core.memorize.settings import MemorizeSettings
+    from lift_reader.core.memorize.training import MemorizeJob
 
     n = min(len(tokens), seg_len + default_stride(seg_len) * (steps - 1))
     part = BookTokens(tokens.ids[:n], tokens.char_starts[:n], int(tokens.char_starts[n]) if n < len(tokens)
@@ -169,7 +170,7 @@ def train_adapter(lm, tokens, seg_len: int, steps: int, seed: int, folder: Path)
         raise SystemExit(f"adapter training ended with {events[-1].kind!r}")
     save_adapter_weights(lm, job.adapter_name, folder)
     try:
-        from lift_reader.core.lora import drop_training_adapter
+        from lift_reader.core.model.lora import drop_training_adapter
     except ImportError:  # older core: take it off by hand
         lm.model.delete_adapter(job.adapter_name)
         lm.active_adapter = None

@@ -60,7 +60,7 @@ def precisions(choice: str) -> list[str]:
     if choice == "both":
         return ["fp32", "bf16"]
     if choice == "auto":
-        from lift_reader.core.hardware import choose_placement
+        from lift_reader.core.model.hardware import choose_placement
 
         return [choose_placement("cpu", "auto").precision]
     return [choice]
@@ -88,7 +88,7 @@ def machine_facts() -> dict:
     import torch
     import transformers
 
-    from lift_reader.core.hardware import cpu_capability, cpu_has_fast_bf16
+    from lift_reader.core.model.hardware import cpu_capability, cpu_has_fast_bf16
 
     try:
         load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -191,7 +191,7 @@ class ModelSpec:
 
     def fresh(self, precision: str):
         """A deep copy of the base model in ``precision``, wrapped as a LoadedModel."""
-        from lift_reader.core.models import wrap_loaded
+        from lift_reader.core.model.models import wrap_loaded
 
         model = copy.deepcopy(self.master.model).to(dtype_of(precision))
         lm = wrap_loaded(model, self.master.tokenizer, label=self.master.identity.label,
@@ -202,14 +202,14 @@ class ModelSpec:
 
 def tiny_parts():
     """The tests' tiny model: a BPE tokenizer trained on the sample story and a 2-layer Gemma 3."""
-    from lift_reader.core.tiny_model import tiny_model, tiny_tokenizer
+    from lift_reader.core.model.tiny_model import tiny_model, tiny_tokenizer
 
     tok = tiny_tokenizer(SAMPLE_STORY.read_text(encoding="utf-8"), vocab_size=512)
     return tok, tiny_model(tok, arch="gemma3")
 
 
 def tiny_lm(precision: str = "fp32"):
-    from lift_reader.core.models import wrap_loaded
+    from lift_reader.core.model.models import wrap_loaded
 
     tok, model = tiny_parts()
     return wrap_loaded(model.to(dtype_of(precision)), tok, label="tiny-gemma3", fingerprint="tiny0001")
@@ -221,7 +221,7 @@ def load_spec(args, *, master_precision: str = "fp32") -> ModelSpec:
     if args.tiny:
         lm = tiny_lm()
     else:
-        from lift_reader.core.models import load_model
+        from lift_reader.core.model.models import load_model
 
         lm = load_model(args.model, device="cpu", precision=master_precision,
                         progress=lambda msg: print(msg, file=sys.stderr))
@@ -238,14 +238,14 @@ def default_book() -> Path:
 def read_book(path: Path):
     """(BookText, loader) for a book file: core.documents.open_book, or plain text if that is missing."""
     try:
-        from lift_reader.core.documents import open_book
+        from lift_reader.core.text.documents import open_book
     except ImportError:
-        return plain_text_book(path), "plain-text fallback (lift_reader.core.documents.open_book not importable)"
-    return open_book(Path(path)), "lift_reader.core.documents.open_book"
+        return plain_text_book(path), "plain-text fallback (lift_reader.core.text.documents.open_book not importable)"
+    return open_book(Path(path)), "lift_reader.core.text.documents.open_book"
 
 
 def plain_text_book(path: Path):
-    from lift_reader.core.book import BookText
+    from lift_reader.core.text.book import BookText
 
     path = Path(path)
     text = path.read_text(encoding="utf-8", errors="replace").replace("\r\n", "\n")
@@ -260,7 +260,7 @@ def book_tokens(path: Path, tokenizer):
 
 def book_and_tokens(path: Path, tokenizer):
     """(BookText, BookTokens, loader) of a book file."""
-    from lift_reader.core.segments import tokenize_book
+    from lift_reader.core.text.book_tokens import tokenize_book
 
     book, loader = read_book(path)
     return book, tokenize_book(book.text, tokenizer), loader

@@ -82,7 +82,7 @@ def parse_args(argv):
     p.add_argument("--child-result", type=Path, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.epochs is None:
-        from lift_reader.core.settings import MemorizeSettings
+        from lift_reader.core.memorize.settings import MemorizeSettings
 
         args.epochs = MemorizeSettings.for_hardware("cpu").epochs
     if args.sizes is None:
@@ -139,10 +139,10 @@ def ask_timed(ws, record, settings) -> dict:
 
 def child(args) -> None:
     """One measurement (ICL or LIFT on one input) in this fresh process; numbers go to --child-result."""
-    from lift_reader.core.answering import AskSettings
-    from lift_reader.core.book import BookText
-    from lift_reader.core.generation import SamplingSettings
-    from lift_reader.core.settings import MemorizeSettings
+    from lift_reader.core.ask.answering import AskSettings
+    from lift_reader.core.text.book import BookText
+    from lift_reader.core.ask.generation import SamplingSettings
+    from lift_reader.core.memorize.settings import MemorizeSettings
     from lift_reader.core.workspace import Workspace
 
     bc.apply_threads(args)
@@ -176,9 +176,9 @@ def child(args) -> None:
         # Modules memorize loads on first use: imported now, so that memorize_s is training, not imports.
         import peft  # noqa: F401
 
-        import lift_reader.core.estimate  # noqa: F401
-        import lift_reader.core.lora  # noqa: F401
-        import lift_reader.core.training  # noqa: F401
+        import lift_reader.core.memorize.estimate  # noqa: F401
+        import lift_reader.core.model.lora  # noqa: F401
+        import lift_reader.core.memorize.training  # noqa: F401
 
         mem = MemorizeSettings.for_hardware("cpu").with_changes(epochs=args.epochs)
         out["memorize_settings"] = {"segment_length": mem.segment_length, "stride": mem.effective_stride,
@@ -257,7 +257,7 @@ def needle_position(body: str) -> int:
 
 def make_input(text: str, src_starts, target: int, tokenizer) -> tuple[str, int, float]:
     """(input text, its token count, where the needle starts as a fraction of the tokens) for ~``target`` tokens."""
-    from lift_reader.core.segments import tokenize_book
+    from lift_reader.core.text.book_tokens import tokenize_book
 
     inserted = "\n\n" + NEEDLE + "\n\n"
     body_tokens = target - len(tokenizer(inserted, add_special_tokens=False)["input_ids"])
@@ -275,7 +275,7 @@ def make_input(text: str, src_starts, target: int, tokenizer) -> tuple[str, int,
 
 def tokenized_prefix(text: str, tokenizer, need: int):
     """(text, BookTokens) of the shortest prefix of ``text`` (doubling) with at least ``need`` tokens, if any."""
-    from lift_reader.core.segments import tokenize_book
+    from lift_reader.core.text.book_tokens import tokenize_book
 
     chars = 6 * need + 1000
     while True:
@@ -293,7 +293,7 @@ def resolve_model_folder(args) -> str | None:
     """Convert/fetch the model once here; the subprocesses (empty homes) load that folder."""
     if args.tiny:
         return None
-    from lift_reader.core.model_source import parse_model_ref, resolve_to_folder
+    from lift_reader.core.model.model_source import parse_model_ref, resolve_to_folder
 
     return resolve_to_folder(parse_model_ref(args.model), lambda msg: print(msg, file=sys.stderr))
 
@@ -479,7 +479,7 @@ def main(argv=None) -> dict:
     (precision,) = bc.precisions(args.precision)
     folder = resolve_model_folder(args)
     tokenizer, window = parent_tokenizer(args, folder)
-    from lift_reader.core.settings import MemorizeSettings
+    from lift_reader.core.memorize.settings import MemorizeSettings
 
     mem = MemorizeSettings.for_hardware("cpu").with_changes(epochs=args.epochs)
     notes: list[str] = []

@@ -66,7 +66,7 @@ def build_model_folder(size: str, folder: Path) -> Path:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from lift_reader.core.tiny_model import tiny_tokenizer
+    from lift_reader.core.model.tiny_model import tiny_tokenizer
 
     hidden, layers, heads, kv, inter, vocab = SIZES[size]
     config = LlamaConfig(hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
@@ -107,8 +107,8 @@ def train_run(lm, token_ids, settings, steps: int, warmup: int, device: str) -> 
     import torch
 
     from lift_reader.core.cancel import CancelToken
-    from lift_reader.core.segments import BookTokens
-    from lift_reader.core.training import MemorizeJob
+    from lift_reader.core.text.book_tokens import BookTokens
+    from lift_reader.core.memorize.training import MemorizeJob
 
     import numpy as np
 
@@ -133,7 +133,7 @@ def train_run(lm, token_ids, settings, steps: int, warmup: int, device: str) -> 
     seconds = timed[-1] - (stamps[warmup - 1] if warmup else timed[0])
     count = len(timed) if warmup else len(timed) - 1
     peak = torch.cuda.max_memory_allocated() if device == "cuda" else None
-    from lift_reader.core.lora import drop_training_adapter
+    from lift_reader.core.model.lora import drop_training_adapter
 
     drop_training_adapter(lm, job.adapter_name)
     return {"tokens_per_s": count * per_step / seconds, "losses": losses, "peak_vram_bytes": peak,
@@ -168,8 +168,8 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     import torch
 
-    from lift_reader.core.models import load_model
-    from lift_reader.core.settings import MemorizeSettings
+    from lift_reader.core.model.models import load_model
+    from lift_reader.core.memorize.settings import MemorizeSettings
 
     device = "cpu" if args.cpu_smoke else "cuda"
     if device == "cuda" and not torch.cuda.is_available():

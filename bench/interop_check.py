@@ -62,7 +62,7 @@ def tiny_llama_gguf(model, tokenizer, path: Path) -> Path:
     llama.cpp's rotary layout (gguf_export.permute_rotary_rows), tied head left out, a BPE vocab."""
     from gguf import GGUFWriter, MODEL_ARCH, TokenType, get_tensor_name_map
 
-    from lift_reader.core.gguf_export import permute_rotary_rows
+    from lift_reader.core.model.gguf_export import permute_rotary_rows
 
     config = model.config
     names = get_tensor_name_map(MODEL_ARCH.LLAMA, config.num_hidden_layers)
@@ -110,8 +110,8 @@ def tiny_llama_check(args, work: Path) -> int:
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from lift_reader.core.gguf_export import BaseGGUF, write_lora_gguf
-    from lift_reader.core.tiny_model import tiny_model, tiny_tokenizer
+    from lift_reader.core.model.gguf_export import BaseGGUF, write_lora_gguf
+    from lift_reader.core.model.tiny_model import tiny_model, tiny_tokenizer
 
     tokenizer = tiny_tokenizer(SAMPLE.read_text(encoding="utf-8"), vocab_size=512)
     model = tiny_model(tokenizer, arch="llama")
@@ -158,7 +158,7 @@ def app_nll(lm, ids: list[int]) -> float:
 
 
 def memorize_passage(ws, passage: str, work: Path, epochs: int, lr: float):
-    from lift_reader.core.settings import MemorizeSettings
+    from lift_reader.core.memorize.settings import MemorizeSettings
 
     book = work / "ledger-passage.txt"
     book.write_text(passage, encoding="utf-8")
@@ -213,7 +213,7 @@ def main() -> int:
 
 
 def check(args) -> int:
-    from lift_reader.core.gguf_export import export_gguf_adapter
+    from lift_reader.core.model.gguf_export import export_gguf_adapter
     from lift_reader.core.workspace import Workspace
 
     passage = SAMPLE.read_text(encoding="utf-8")[: args.chars]

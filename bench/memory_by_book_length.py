@@ -92,7 +92,7 @@ class RssSampler:
 def add_book(ws, path: Path):
     """``Workspace.add_book``; where the document loaders are missing, the same steps with plain text."""
     try:
-        from lift_reader.core.documents import open_book  # noqa: F401  (import is the check)
+        from lift_reader.core.text.documents import open_book  # noqa: F401  (import is the check)
     except ImportError:
         from lift_reader.store.records import BookRecord
 
@@ -107,9 +107,9 @@ def add_book(ws, path: Path):
 
 def child(args) -> None:
     """One book in this (fresh) process; the numbers go to --child-result as JSON."""
-    from lift_reader.core.segments import SegmentPlan
-    from lift_reader.core.settings import MemorizeSettings
-    from lift_reader.core.training import CancelToken
+    from lift_reader.core.text.segments import SegmentPlan
+    from lift_reader.core.memorize.settings import MemorizeSettings
+    from lift_reader.core.memorize.training import CancelToken
     from lift_reader.core.workspace import Workspace
 
     bc.apply_threads(args)
@@ -175,7 +175,7 @@ def resolve_model_folder(args) -> str | None:
     """Convert/fetch the model once here, so the subprocesses (with empty homes) just load a folder."""
     if args.tiny:
         return None
-    from lift_reader.core.model_source import parse_model_ref, resolve_to_folder
+    from lift_reader.core.model.model_source import parse_model_ref, resolve_to_folder
 
     return resolve_to_folder(parse_model_ref(args.model), lambda msg: print(msg, file=sys.stderr))
 

@@ -51,7 +51,7 @@ def token_counter():
     try:
         from transformers import AutoTokenizer
 
-        from lift_reader.core.model_source import embedded_model_folder
+        from lift_reader.core.model.model_source import embedded_model_folder
 
         folder = embedded_model_folder()
         if folder is not None and (Path(folder) / "tokenizer.json").exists():
@@ -98,7 +98,7 @@ def with_needles(paragraphs: list[str]) -> tuple[str, list[dict]]:
 
 
 def write_set(out: Path, lengths: list[int]) -> None:
-    from lift_reader.core.documents import open_book
+    from lift_reader.core.text.documents import open_book
 
     book = open_book(BOOK)
     paragraphs = [p.strip() for p in book.text.split("\n\n") if p.strip()]

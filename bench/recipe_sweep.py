@@ -33,7 +33,7 @@ from pathlib import Path
 
 import bench_common as bc
 from lift_reader.cli_eval import recipe_flags
-from lift_reader.core.settings import MemorizeSettings
+from lift_reader.core.memorize.settings import MemorizeSettings
 
 QUESTIONS = bc.REPO.parent / "shared" / "data" / "loogle_shortdep_qa.jsonl"
 # The app's CPU recipe, so the sweep follows the default wherever it moves.

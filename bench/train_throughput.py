@@ -18,7 +18,7 @@ matmuls in a loop) and reports each loop's share of the bf16 ceiling with
 
 ``--compare-before`` times instead, on the same model and book, the app's default recipe with issue
 14's changes off ("before": the exact output-layer gradient) and on ("after": the gradient filter of
-core/fused_loss.py), in alternating rounds so that other load on a shared machine hits both alike,
+core/memorize/fused_loss.py), in alternating rounds so that other load on a shared machine hits both alike,
 and ends with the line ``speedup: X.XXx`` (after / before tokens per second).  ``--placements``
 adds the cheaper placements to the rounds, each on top of "after": LoRA on the upper half of the
 layers, 4 segments a step, and torch.compile.
@@ -122,11 +122,11 @@ def time_ours(spec, precision: str, tokens, seg_len: int, warmup: int, steps: in
     ``grad_filter=False`` turns the output layer's gradient filter off (the exact gradient, as before
     issue 14); ``changes`` are further MemorizeSettings changes (lora_layers=0.5, ...).
     """
-    from lift_reader.core.compiling import ENV as COMPILE_ENV
-    from lift_reader.core.fused_loss import FILTER_COUNTS, FILTER_ENV
-    from lift_reader.core.segments import SegmentPlan
-    from lift_reader.core.settings import MemorizeSettings
-    from lift_reader.core.training import CancelToken, MemorizeJob
+    from lift_reader.core.memorize.compiling import ENV as COMPILE_ENV
+    from lift_reader.core.memorize.fused_loss import FILTER_COUNTS, FILTER_ENV
+    from lift_reader.core.text.segments import SegmentPlan
+    from lift_reader.core.memorize.settings import MemorizeSettings
+    from lift_reader.core.memorize.training import CancelToken, MemorizeJob
 
     need = warmup + steps
     plan = SegmentPlan.for_book(len(tokens), seg_len)
@@ -137,8 +137,8 @@ def time_ours(spec, precision: str, tokens, seg_len: int, warmup: int, steps: in
     if app_recipe_book is not None:  # the recipe the app memorizes with, built as Workspace builds it
         from dataclasses import replace
 
-        from lift_reader.core.auxiliary import build_aux_items
-        from lift_reader.core.contextualized import SegmentPrefixes
+        from lift_reader.core.memorize.auxiliary import build_aux_items
+        from lift_reader.core.memorize.contextualized import SegmentPrefixes
 
         settings = replace(MemorizeSettings.for_hardware("cpu"), segment_length=seg_len,
                            micro_batch_size=micro_batch, epochs=settings.epochs, **changes)
@@ -178,7 +178,7 @@ def time_naive(spec, precision: str, tokens, seg_len: int, warmup: int, steps: i
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from lift_reader.core.segments import SegmentPlan
+    from lift_reader.core.text.segments import SegmentPlan
 
     need = warmup + steps
     plan = SegmentPlan.for_book(len(tokens), seg_len)

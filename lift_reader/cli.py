@@ -16,7 +16,7 @@ from pathlib import Path
 
 from lift_reader import __version__
 from lift_reader.cli_eval import add_recipe_options
-from lift_reader.core.modes import DEFAULT_MODE, MODES
+from lift_reader.core.ask.modes import DEFAULT_MODE, MODES
 from lift_reader.errors import LiftReaderError, PasswordRequiredError
 
 EXIT_INTERRUPTED = 130

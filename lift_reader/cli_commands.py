@@ -43,7 +43,7 @@ def cmd_books(args) -> int:
 
 
 def _memorize_settings(args, device: str):
-    from lift_reader.core.settings import MemorizeSettings
+    from lift_reader.core.memorize.settings import MemorizeSettings
 
     names = ["epochs", "segment_length", "stride", "learning_rate", "lora_rank", "lora_alpha", "lora_dropout",
              "target_modules", "lora_layers", "micro_batch_size", "grad_accum_steps", "schedule", "warmup_ratio", "seed",
@@ -60,7 +60,7 @@ def cmd_memorize(args) -> int:
 
 def _in_process_group(args, body) -> int:
     """Run ``body(args, dist)`` as one process of a torchrun job (or alone), leaving the group after."""
-    from lift_reader.core.distributed import from_environment
+    from lift_reader.core.memorize.distributed import from_environment
 
     dist = from_environment(args.device)
     try:
@@ -143,7 +143,7 @@ def _train_with_progress(ws, record, settings, *, resume: bool, name: str | None
 
     from lift_reader.cli import install_sigint_cancel
     from lift_reader.core.cancel import CancelToken
-    from lift_reader.core.crash_points import crash_point
+    from lift_reader.core.memorize.crash_points import crash_point
 
     if cancel is None:
         cancel = CancelToken()
@@ -184,7 +184,7 @@ def _batch(args, dist) -> int:
     import time
 
     from lift_reader.cli import EXIT_INTERRUPTED, install_sigint_cancel
-    from lift_reader.core.batch import BatchLine, collect_books, summary_table
+    from lift_reader.core.memorize.batch import BatchLine, collect_books, summary_table
     from lift_reader.core.cancel import CancelToken
     from lift_reader.errors import LiftReaderError
 
@@ -244,8 +244,8 @@ def _duration(adapter) -> float | None:
 
 
 def _ask_settings(args, ws):
-    from lift_reader.core.answering import AskSettings
-    from lift_reader.core.generation import SamplingSettings
+    from lift_reader.core.ask.answering import AskSettings
+    from lift_reader.core.ask.generation import SamplingSettings
 
     sampling = SamplingSettings(greedy=not args.sample, temperature=args.temperature,
                                 max_new_tokens=args.max_new_tokens, seed=args.seed)
@@ -307,7 +307,7 @@ def cmd_ask(args) -> int:
 
 
 def cmd_chat(args) -> int:
-    from lift_reader.core.prompts import Turn
+    from lift_reader.core.ask.prompts import Turn
 
     ws = _workspace(args)
     record = _book(ws, args)
@@ -345,7 +345,7 @@ def cmd_adapters(args) -> int:
         return 0
     if args.action == "import":
         if args.zip.is_dir():  # an adapter folder: one of ours unpacked, or a plain peft one made elsewhere
-            from lift_reader.core.peft_import import import_adapter_folder
+            from lift_reader.core.model.peft_import import import_adapter_folder
 
             record = import_adapter_folder(ws, args.zip, book=args.book, name=args.name)
         else:
@@ -385,7 +385,7 @@ def _export_adapter(ws, record, args) -> None:
             raise BadInputError("say where to write the .zip: lift-reader adapters export NAME FILE.zip")
         print(f"wrote {ws.export_adapter(args.name, dest)}")
         return
-    from lift_reader.core.gguf_export import export_gguf_adapter
+    from lift_reader.core.model.gguf_export import export_gguf_adapter
     from lift_reader.store.adapters import folder_slug
 
     written = export_gguf_adapter(Path(record.path), dest or Path.cwd() / f"{folder_slug(record.name)}-gguf")
@@ -395,7 +395,7 @@ def _export_adapter(ws, record, args) -> None:
 
 def cmd_models(args) -> int:
     """Models found in Ollama's store, LM Studio's folder and the Hugging Face cache; nothing is loaded."""
-    from lift_reader.core.model_discovery import default_places, discover, model_ref
+    from lift_reader.core.model.model_discovery import default_places, discover, model_ref
 
     found = discover()
     if not found:
@@ -413,8 +413,8 @@ def cmd_models(args) -> int:
 def cmd_doctor(args) -> int:
     import importlib.util
 
-    from lift_reader.core.hardware import doctor_report
-    from lift_reader.core.model_source import embedded_model_folder
+    from lift_reader.core.model.hardware import doctor_report
+    from lift_reader.core.model.model_source import embedded_model_folder
     from lift_reader.store.paths import data_home
 
     rows = doctor_report()
@@ -435,9 +435,9 @@ def cmd_doctor(args) -> int:
 
 def cmd_demo(args) -> int:
     """`make run` before the desktop app: memorize the sample story, then ask about it."""
-    from lift_reader.core.answering import AskSettings
-    from lift_reader.core.distributed import SINGLE
-    from lift_reader.core.settings import MemorizeSettings
+    from lift_reader.core.ask.answering import AskSettings
+    from lift_reader.core.memorize.distributed import SINGLE
+    from lift_reader.core.memorize.settings import MemorizeSettings
     from lift_reader.resources import sample_questions, sample_story
 
     story = sample_story()

@@ -151,7 +151,7 @@ def _run_eval(args) -> int:
     from lift_reader.cli import install_sigint_cancel
     from lift_reader.cli_commands import _memorize_settings, _workspace
     from lift_reader.core.evaluation import EvalConfig, evaluate, parse_conditions
-    from lift_reader.core.training import CancelToken
+    from lift_reader.core.memorize.training import CancelToken
 
     conditions = parse_conditions(args.conditions)
     out = args.out or Path("eval-results") / args.questions.stem

@@ -15,7 +15,7 @@ Why each list exists:
   generate code) are left out: a reading app loads text models.
 - DATA_PACKAGES: packages whose data files the app reads at run time (the GGUF chunks and the
   Gemma terms).  The converted model is never bundled: it is made on first use under the data
-  folder (core/model_source.py).
+  folder (core/model/model_source.py).
 - METADATA: distributions whose version transformers or peft look up with importlib.metadata
   (missing metadata makes them believe the package is absent).
 - EXCLUDES: modules the analysis would pull in that the app never imports at run time.

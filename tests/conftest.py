@@ -32,7 +32,7 @@ def story_text() -> str:
 @pytest.fixture(scope="session")
 def tiny_parts(story_text):
     """A tokenizer trained on the sample story and a random 2-layer Llama."""
-    from lift_reader.core.tiny_model import tiny_model, tiny_tokenizer
+    from lift_reader.core.model.tiny_model import tiny_model, tiny_tokenizer
 
     tok = tiny_tokenizer(story_text, vocab_size=512)
     return tok, tiny_model(tok)
@@ -43,7 +43,7 @@ def tiny_lm(tiny_parts):
     """A fresh LoadedModel around a copy of the tiny model (tests may train it)."""
     import copy
 
-    from lift_reader.core.models import wrap_loaded
+    from lift_reader.core.model.models import wrap_loaded
 
     tok, model = tiny_parts
     return wrap_loaded(copy.deepcopy(model), tok, label="tiny-llama", fingerprint="tiny0001")

@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from lift_reader.core.book import BookText
-from lift_reader.core import checkpoints as checkpoint_files
-from lift_reader.core.book_cache import cache_dir, load_book_text, save_book_text
+from lift_reader.core.text.book import BookText
+from lift_reader.core.memorize import checkpoints as checkpoint_files
+from lift_reader.core.text.book_cache import cache_dir, load_book_text, save_book_text
 from lift_reader.core.cancel import CancelToken
-from lift_reader.core.distributed import SINGLE, Distributed
-from lift_reader.core.prompts import Turn
-from lift_reader.core.segments import BookTokens, tokenize_book, tokenizer_fingerprint
-from lift_reader.core.settings import MemorizeSettings, job_key
-from lift_reader.core.step_breaks import StepBreaks, TrainingPause
+from lift_reader.core.memorize.distributed import SINGLE, Distributed
+from lift_reader.core.ask.prompts import Turn
+from lift_reader.core.text.book_tokens import BookTokens, tokenize_book, tokenizer_fingerprint
+from lift_reader.core.memorize.settings import MemorizeSettings, job_key
+from lift_reader.core.memorize.step_breaks import StepBreaks, TrainingPause
 from lift_reader.errors import BadInputError, LiftReaderError, NotFoundError
 from lift_reader.store import adapters as adapter_files
 from lift_reader.store.archive import export_adapter, import_adapter
@@ -32,10 +32,10 @@ from lift_reader.store.paths import checkpoints_dir, data_home
 from lift_reader.store.records import AdapterRecord, BookRecord, validate_adapter_name
 
 if TYPE_CHECKING:  # torch-heavy modules load on first use: `lift-reader add` stays quick
-    from lift_reader.core.answering import AnswerStream, AskSettings
-    from lift_reader.core.estimate import MemorizeEstimate
-    from lift_reader.core.models import LoadedModel
-    from lift_reader.core.training import MemorizeJob, TrainEvent
+    from lift_reader.core.ask.answering import AnswerStream, AskSettings
+    from lift_reader.core.memorize.estimate import MemorizeEstimate
+    from lift_reader.core.model.models import LoadedModel
+    from lift_reader.core.memorize.training import MemorizeJob, TrainEvent
 
 
 @dataclass
@@ -89,7 +89,7 @@ class Workspace:
     @property
     def lm(self) -> LoadedModel:
         if self._lm is None:
-            from lift_reader.core.models import load_model
+            from lift_reader.core.model.models import load_model
 
             self._lm = load_model(self.model_ref, device=self.device, precision=self.precision,
                                   progress=self.progress)
@@ -104,7 +104,7 @@ class Workspace:
 
     def add_book(self, path: str | Path, password: str | None = None) -> BookRecord:
         """Read a book file, cache its text, and put it in the library."""
-        from lift_reader.core.documents import open_book
+        from lift_reader.core.text.documents import open_book
 
         book = open_book(Path(path), password=password)
         return self.add_text(book, Path(path).resolve())
@@ -143,7 +143,7 @@ class Workspace:
         if book is None:
             book = load_book_text(record.content_hash)
         if book is None:
-            from lift_reader.core.documents import open_book
+            from lift_reader.core.text.documents import open_book
 
             book = open_book(Path(record.path))
             if book.content_hash != record.content_hash:
@@ -182,7 +182,7 @@ class Workspace:
 
     def estimate(self, record: BookRecord, settings: MemorizeSettings, *, probe: bool = True) -> MemorizeEstimate:
         """Tokens, steps, time and memory; ``probe`` times two training passes (needs the model lane)."""
-        from lift_reader.core.estimate import estimate_memorize
+        from lift_reader.core.memorize.estimate import estimate_memorize
 
         tokens = self._tokens_for_settings(record, settings)
         if not probe:  # arithmetic only: may run while another book is memorizing
@@ -191,23 +191,23 @@ class Workspace:
             return estimate_memorize(self.lm, len(tokens), settings, probe_ids=tokens.ids[: settings.segment_length])
 
     def memorize_job(self, record: BookRecord, settings: MemorizeSettings, dist: Distributed = SINGLE) -> MemorizeJob:
-        from lift_reader.core.training import MemorizeJob
+        from lift_reader.core.memorize.training import MemorizeJob
 
         tokens = self._tokens_for_settings(record, settings)
         key = job_key(record.content_hash, self.lm.identity.fingerprint, settings)
         aux: list = []
         if settings.aux_tasks:
-            from lift_reader.core.auxiliary import build_aux_items
+            from lift_reader.core.memorize.auxiliary import build_aux_items
 
             aux = build_aux_items(self.lm, self.book_text(record), tokens, settings)
         prefixes = None
         if settings.contextualized:
-            from lift_reader.core.contextualized import SegmentPrefixes
+            from lift_reader.core.memorize.contextualized import SegmentPrefixes
 
             prefixes = SegmentPrefixes(self.lm.tokenizer, self.book_text(record).title, tokens, settings.seed)
         study = None
         if settings.study:
-            from lift_reader.core.study import StudySet
+            from lift_reader.core.memorize.study import StudySet
 
             study = StudySet.build(self.lm, self.book_text(record), tokens, settings,
                                    model_fingerprint=self.lm.identity.fingerprint, cache_folder=cache_dir("study"))
@@ -240,7 +240,7 @@ class Workspace:
             finished = job.state.finished
             adapter = None
             if finished and dist.is_main:
-                from lift_reader.core.estimate import record_throughput
+                from lift_reader.core.memorize.estimate import record_throughput
 
                 speed = job.state.tokens_seen / max(job.state.elapsed_s, 1e-6)
                 record_throughput(self.lm, settings, speed)
@@ -250,7 +250,7 @@ class Workspace:
             self.last_outcome = outcome
 
     def _save_adapter(self, record: BookRecord, job: MemorizeJob, name: str | None, duration: float) -> AdapterRecord:
-        from lift_reader.core.lora import drop_training_adapter, save_adapter_weights
+        from lift_reader.core.model.lora import drop_training_adapter, save_adapter_weights
 
         book = self.book_text(record)
         existing = {a.name for a in self.library.list_adapters()}
@@ -269,7 +269,7 @@ class Workspace:
             save_adapter_weights(self.lm, job.adapter_name, staged)
             adapter_files.write_meta(staged, meta)
             if job.aux_items:
-                from lift_reader.core.auxiliary import write_aux_items
+                from lift_reader.core.memorize.auxiliary import write_aux_items
 
                 write_aux_items(staged / adapter_files.AUX_QA_FILE, job.aux_items)
             if job.study is not None:
@@ -403,7 +403,7 @@ class Workspace:
         With ``settings.up_to_page`` the book text in the prompt stops at the
         end of that page, and the stream flags an adapter that read further.
         """
-        from lift_reader.core.answering import AskSettings, prepare_answer
+        from lift_reader.core.ask.answering import AskSettings, prepare_answer
 
         settings = settings or AskSettings()
         page = _page_limit(record, settings.up_to_page)

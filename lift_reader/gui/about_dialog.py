@@ -86,7 +86,7 @@ class AboutDialog(QDialog):
 
     @staticmethod
     def _terms_path():
-        from lift_reader.core.model_source import embedded_terms_path
+        from lift_reader.core.model.model_source import embedded_terms_path
 
         return embedded_terms_path()
 

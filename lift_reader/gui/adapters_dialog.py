@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
     QLabel, QMessageBox, QPlainTextEdit, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from lift_reader.core.gguf_export import export_gguf_adapter
-from lift_reader.core.peft_import import import_adapter_folder
+from lift_reader.core.model.gguf_export import export_gguf_adapter
+from lift_reader.core.model.peft_import import import_adapter_folder
 from lift_reader.errors import NotFoundError
 from lift_reader.gui.errors import show_error
 from lift_reader.gui.file_dialogs import remember_folder, start_folder

@@ -6,7 +6,7 @@ the app's: they say where an answer's knowledge comes from, without jargon.
 
 from __future__ import annotations
 
-from lift_reader.core.modes import MODE_LABELS
+from lift_reader.core.ask.modes import MODE_LABELS
 
 MODE_HELP = {
     "lift+rag": "The memorized book plus the passages that best match your question (recommended).",

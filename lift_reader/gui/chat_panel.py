@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QTextBrowser, QVBoxLayout, QWidget,
 )
 
-from lift_reader.core.modes import MODE_LABELS
+from lift_reader.core.ask.modes import MODE_LABELS
 from lift_reader.gui.chat_modes import mode_help
 from lift_reader.gui.chat_transcript import ChatEntry, Transcript
 from lift_reader.gui.errors import show_error, user_message

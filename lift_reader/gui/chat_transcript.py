@@ -14,8 +14,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
-from lift_reader.core.grounding import Grounding
-from lift_reader.core.modes import MODE_LABELS
+from lift_reader.core.ask.grounding import Grounding
+from lift_reader.core.ask.modes import MODE_LABELS
 from lift_reader.gui.chat_modes import empty_chat_text
 from lift_reader.store.records import ChatMessage
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QCheckBox, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QVBoxLayout, QWidget,
 )
 
-from lift_reader.core.settings import MemorizeSettings
+from lift_reader.core.memorize.settings import MemorizeSettings
 from lift_reader.errors import BadInputError
 from lift_reader.gui.collapsible import Collapsible
 from lift_reader.gui.errors import show_error

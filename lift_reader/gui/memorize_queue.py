@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from lift_reader.core.settings import MemorizeSettings
-from lift_reader.core.step_breaks import StepBreaks
+from lift_reader.core.memorize.settings import MemorizeSettings
+from lift_reader.core.memorize.step_breaks import StepBreaks
 from lift_reader.gui.run_clock import RunClock
 from lift_reader.store.records import BookRecord
 from lift_reader.workers import jobs

@@ -18,7 +18,7 @@ K = QKeySequence.StandardKey
 
 
 def book_file_filter() -> str:
-    from lift_reader.core.documents import SUPPORTED_SUFFIXES
+    from lift_reader.core.text.documents import SUPPORTED_SUFFIXES
 
     patterns = " ".join(f"*{suffix}" for suffix in sorted(SUPPORTED_SUFFIXES))
     return f"Books ({patterns});;All files (*)"

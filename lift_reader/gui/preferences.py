@@ -12,8 +12,8 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from lift_reader.core.modes import DEFAULT_MODE
-from lift_reader.core.settings import MemorizeSettings
+from lift_reader.core.ask.modes import DEFAULT_MODE
+from lift_reader.core.memorize.settings import MemorizeSettings
 from lift_reader.errors import BadInputError
 
 MODEL_KINDS = ("embedded", "folder", "hub", "gguf")

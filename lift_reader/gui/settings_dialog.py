@@ -1,7 +1,7 @@
 """Edit > Settings: the base model, where it runs, and the default memorize settings.
 
 *Find models on this machine* lists the models Ollama, LM Studio and the Hugging Face cache
-already hold (core/model_discovery.py); choosing one fills in the model's kind and location.
+already hold (core/model/model_discovery.py); choosing one fills in the model's kind and location.
 Models transformers cannot load are listed greyed out with the reason.
 """
 
@@ -115,7 +115,7 @@ class SettingsDialog(QDialog):
 
     def _on_find_models_clicked(self) -> None:
         """Look in the usual places (headers only: quick, nothing loaded or downloaded)."""
-        from lift_reader.core.model_discovery import discover
+        from lift_reader.core.model.model_discovery import discover
 
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
@@ -138,14 +138,14 @@ class SettingsDialog(QDialog):
         row = self.found_list.row(item) if item is not None else -1
         if not 0 <= row < len(self.found) or not self.found[row].loadable:
             return
-        from lift_reader.core.model_discovery import model_ref
+        from lift_reader.core.model.model_discovery import model_ref
 
         model = self.found[row]
         self.kind.setCurrentIndex(self.kind.findData("gguf" if model.format == "gguf" else "folder"))
         self.location.setText(model_ref(model))
 
     def accept(self) -> None:
-        from lift_reader.core.model_source import parse_model_ref
+        from lift_reader.core.model.model_source import parse_model_ref
 
         location = self.location.text().strip()
         try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QTreeWidgetItemIterator, QWidget
 
-from lift_reader.core.book import TocEntry
+from lift_reader.core.text.book import TocEntry
 
 _PAGE_ROLE = Qt.ItemDataRole.UserRole
 

@@ -11,7 +11,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import QCheckBox, QFormLayout, QLineEdit, QSpinBox, QWidget
 
-from lift_reader.core.settings import MemorizeSettings
+from lift_reader.core.memorize.settings import MemorizeSettings
 from lift_reader.errors import BadInputError
 
 

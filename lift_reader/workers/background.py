@@ -28,7 +28,7 @@ from typing import Any
 from collections.abc import Callable
 
 from lift_reader.core.cancel import CancelToken
-from lift_reader.core.step_breaks import StepBreaks
+from lift_reader.core.memorize.step_breaks import StepBreaks
 from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal
 from shiboken6 import isValid
 

@@ -75,9 +75,9 @@ def load_model(session: Session) -> ModelInfo:
 
 def tiny_model():
     """A tiny random model (the developer switch LIFT_READER_TINY_MODEL): every screen, in seconds."""
-    from lift_reader.core.models import wrap_loaded
-    from lift_reader.core.tiny_model import tiny_model as build_model
-    from lift_reader.core.tiny_model import tiny_tokenizer
+    from lift_reader.core.model.models import wrap_loaded
+    from lift_reader.core.model.tiny_model import tiny_model as build_model
+    from lift_reader.core.model.tiny_model import tiny_tokenizer
     from lift_reader.resources import sample_story
 
     tokenizer = tiny_tokenizer(sample_story().read_text(encoding="utf-8"), vocab_size=512)
@@ -92,7 +92,7 @@ def add_book(session: Session, path: Path):
 
 def load_book_text(session: Session, record):
     """The book's text: from the text cache at once (no torch), else through the Workspace."""
-    from lift_reader.core.book_cache import load_book_text as cached_text
+    from lift_reader.core.text.book_cache import load_book_text as cached_text
 
     book = cached_text(record.content_hash)
     if book is not None:
@@ -102,7 +102,7 @@ def load_book_text(session: Session, record):
 
 
 def doctor_rows() -> list[tuple[str, str]]:
-    from lift_reader.core.hardware import doctor_report
+    from lift_reader.core.model.hardware import doctor_report
 
     return doctor_report()
 
@@ -152,7 +152,7 @@ def memorize(session: Session, record, settings, resume: bool, *, cancel, step_b
 
 def conversation_turns(messages: list[ChatMessage], *, before_id: int | None = None) -> list:
     """Earlier exchanges as core Turns (complete answers only), up to ``before_id``."""
-    from lift_reader.core.prompts import Turn
+    from lift_reader.core.ask.prompts import Turn
 
     turns, question = [], None
     for message in messages:
@@ -168,8 +168,8 @@ def conversation_turns(messages: list[ChatMessage], *, before_id: int | None = N
 
 def answer(session: Session, record, request: AnswerRequest, *, cancel) -> Iterator:
     """An AnswerStarted, then the answer's text pieces; saved in the library as it grows."""
-    from lift_reader.core.answering import AskSettings
-    from lift_reader.core.generation import SamplingSettings
+    from lift_reader.core.ask.answering import AskSettings
+    from lift_reader.core.ask.generation import SamplingSettings
 
     ws = session.workspace()
     library, book = ws.library, record.content_hash

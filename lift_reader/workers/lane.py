@@ -8,7 +8,7 @@ the GUI.  The lane says when it is busy and with what, for the status bar.
 
 One exception to first come, first served: a question asked while a book
 memorizes is handed to the run (``submit_between_steps``), which answers it
-between two training steps and goes on (``core/step_breaks.py``).
+between two training steps and goes on (``core/memorize/step_breaks.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from lift_reader.core.step_breaks import StepBreaks
+from lift_reader.core.memorize.step_breaks import StepBreaks
 from lift_reader.workers.background import Worker, connect_callbacks
 
 

@@ -1,9 +1,9 @@
 """`ask` and `chat` print the answer's evidence quote and page, and what the book does not hold."""
 
 from lift_reader.cli_commands import _print_grounding
-from lift_reader.core.book import BookText
-from lift_reader.core.evidence import find_evidence
-from lift_reader.core.grounding import check_answer
+from lift_reader.core.text.book import BookText
+from lift_reader.core.ask.evidence import find_evidence
+from lift_reader.core.ask.grounding import check_answer
 
 TEXT = ("The Hesper Lark left Aberfal in March. Captain Lemuel Voss had her for nine years.\n\n"
         "She was wrecked on the Tallow Rocks in 1860, and the keeper saw her go down.")

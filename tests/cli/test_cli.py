@@ -22,7 +22,7 @@ MEMORIZE_FAST = ["--epochs", "2", "--segment-length", "64", "--lr", "0.01", "--c
 
 @pytest.fixture(scope="module")
 def tiny_folder(tmp_path_factory) -> Path:
-    from lift_reader.core.tiny_model import save_tiny_model_folder
+    from lift_reader.core.model.tiny_model import save_tiny_model_folder
 
     folder = tmp_path_factory.mktemp("tiny-model")
     return save_tiny_model_folder(folder, SAMPLE_STORY.read_text(encoding="utf-8"))

@@ -17,7 +17,7 @@ SAMPLE_STORY = Path(__file__).resolve().parents[2] / "resources" / "samples" / "
 @pytest.fixture
 def eval_inputs(tmp_path) -> tuple[Path, Path]:
     """(a tiny model folder, a one-document question set)."""
-    from lift_reader.core.tiny_model import save_tiny_model_folder
+    from lift_reader.core.model.tiny_model import save_tiny_model_folder
 
     story = SAMPLE_STORY.read_text(encoding="utf-8")
     model = save_tiny_model_folder(tmp_path / "tiny", story)

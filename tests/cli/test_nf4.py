@@ -28,7 +28,7 @@ MEMORIZE = ["--epochs", "1", "--segment-length", "64", "--lr", "0.01", "--checkp
 
 @pytest.fixture(scope="module")
 def nf4_folder(tmp_path_factory) -> Path:
-    from lift_reader.core.tiny_model import save_tiny_model_folder
+    from lift_reader.core.model.tiny_model import save_tiny_model_folder
 
     folder = tmp_path_factory.mktemp("tiny-nf4-model")
     return save_tiny_model_folder(folder, SAMPLE_STORY.read_text(encoding="utf-8"), hidden=64)
@@ -57,7 +57,7 @@ def _adapter_weights(home: Path) -> dict:
 
 
 def _nf4_workspace(folder: Path):
-    from lift_reader.core.models import load_model
+    from lift_reader.core.model.models import load_model
     from lift_reader.core.workspace import Workspace
 
     lm = load_model(str(folder), device="cpu", precision="nf4", progress=lambda m: None)
@@ -70,9 +70,9 @@ def _nf4_workspace(folder: Path):
 
 
 def test_nf4_memorize_save_then_reload_attach_and_answer(nf4_folder, short_book):
-    from lift_reader.core.answering import AskSettings
-    from lift_reader.core.generation import SamplingSettings
-    from lift_reader.core.settings import MemorizeSettings
+    from lift_reader.core.ask.answering import AskSettings
+    from lift_reader.core.ask.generation import SamplingSettings
+    from lift_reader.core.memorize.settings import MemorizeSettings
 
     ws = _nf4_workspace(nf4_folder)
     record = ws.add_book(short_book)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from lift_reader.core.book import BookText
-from lift_reader.core.segments import tokenize_book
+from lift_reader.core.text.book import BookText
+from lift_reader.core.text.book_tokens import tokenize_book
 
 
 @pytest.fixture
@@ -41,10 +41,10 @@ def informative_lora(tiny_parts):
     """make(arch, softcap, dtype): a LoRA (r=4) on a fresh tiny model with non-zero lora_B, so its gradients say something."""
     import torch
 
-    from lift_reader.core.lora import add_training_adapter
-    from lift_reader.core.models import wrap_loaded
-    from lift_reader.core.settings import MemorizeSettings
-    from lift_reader.core.tiny_model import tiny_model
+    from lift_reader.core.model.lora import add_training_adapter
+    from lift_reader.core.model.models import wrap_loaded
+    from lift_reader.core.memorize.settings import MemorizeSettings
+    from lift_reader.core.model.tiny_model import tiny_model
 
     tok = tiny_parts[0]
 

@@ -4,12 +4,12 @@ from types import SimpleNamespace
 
 import torch
 
-from lift_reader.core.answer_rule import (
+from lift_reader.core.ask.answer_rule import (
     NO_RULE, AnswerRule, answer_end, banned_tokens, most_repeated_ngram, sentence_ends,
 )
-from lift_reader.core.answering import AskSettings, prepare_answer
+from lift_reader.core.ask.answering import AskSettings, prepare_answer
 from lift_reader.core.evaluation.scoring import PromptScorer
-from lift_reader.core.generation import SamplingSettings, generate_pieces
+from lift_reader.core.ask.generation import SamplingSettings, generate_pieces
 
 WORDS = {0: "", 1: " She", 2: " was", 3: " painted", 4: " blue.", 5: " Then", 6: " it", 7: " sank."}
 

@@ -2,10 +2,10 @@
 
 import pytest
 
-from lift_reader.core.answering import AskSettings, prepare_answer
-from lift_reader.core.context import MARKER, head_tail_context
-from lift_reader.core.generation import SamplingSettings, _safe_prefix, stream_tokens
-from lift_reader.core.prompts import Turn, completion_prompt, encode_prompt
+from lift_reader.core.ask.answering import AskSettings, prepare_answer
+from lift_reader.core.ask.context import MARKER, head_tail_context
+from lift_reader.core.ask.generation import SamplingSettings, _safe_prefix, stream_tokens
+from lift_reader.core.ask.prompts import Turn, completion_prompt, encode_prompt
 from lift_reader.errors import BadInputError
 
 
@@ -60,7 +60,7 @@ def test_stream_is_greedy_reproducible_and_stops_on_request(tiny_lm, book, token
     two = prepare_answer(tiny_lm, book, tokens, "Who keeps the light?", adapter=None, settings=settings)
     assert two.full_text() == one.text.strip()
 
-    from lift_reader.core.training import CancelToken
+    from lift_reader.core.memorize.training import CancelToken
 
     cancel = CancelToken()
     three = prepare_answer(tiny_lm, book, tokens, "Who keeps the light?", adapter=None, settings=settings,
@@ -99,8 +99,8 @@ def test_modes_need_an_adapter_or_say_so(tiny_lm, book, tokens):
 
 
 def test_lift_mode_has_no_book_context(tiny_lm, book, tokens, tmp_path):
-    from lift_reader.core.lora import add_training_adapter, drop_training_adapter, save_adapter_weights
-    from lift_reader.core.settings import MemorizeSettings
+    from lift_reader.core.model.lora import add_training_adapter, drop_training_adapter, save_adapter_weights
+    from lift_reader.core.memorize.settings import MemorizeSettings
 
     add_training_adapter(tiny_lm, "memorizing", MemorizeSettings())
     save_adapter_weights(tiny_lm, "memorizing", tmp_path / "a")
@@ -161,8 +161,8 @@ def ledger(tiny_lm, book, tmp_path):
 
 def _save_adapter(ws, record, name: str, up_to_page: int | None):
     """An untrained adapter registered as memorized up to ``up_to_page`` (None: the whole book)."""
-    from lift_reader.core.lora import add_training_adapter, drop_training_adapter, save_adapter_weights
-    from lift_reader.core.settings import MemorizeSettings
+    from lift_reader.core.model.lora import add_training_adapter, drop_training_adapter, save_adapter_weights
+    from lift_reader.core.memorize.settings import MemorizeSettings
     from lift_reader.store import adapters as adapter_files
 
     settings = MemorizeSettings(up_to_page=up_to_page)

@@ -3,10 +3,10 @@
 import json
 from pathlib import Path
 
-from lift_reader.core.auxiliary import base_model_pairs, build_aux_items, split_sentences
-from lift_reader.core.book import BookText
-from lift_reader.core.segments import tokenize_book
-from lift_reader.core.settings import MemorizeSettings
+from lift_reader.core.memorize.auxiliary import base_model_pairs, build_aux_items, split_sentences
+from lift_reader.core.text.book import BookText
+from lift_reader.core.text.book_tokens import tokenize_book
+from lift_reader.core.memorize.settings import MemorizeSettings
 
 
 def test_sentences_split_with_offsets(story_text):
@@ -72,7 +72,7 @@ def test_reading_items_show_the_passage_they_come_from(tiny_lm, story_text):
 
 
 def test_reading_passages_stop_at_the_reading_position(story_text):
-    from lift_reader.core.auxiliary import passage_around
+    from lift_reader.core.memorize.auxiliary import passage_around
 
     cut = 5000
     for offset in (0, 800, 4700, 4990):

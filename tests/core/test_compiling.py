@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from lift_reader.core import compiling
-from lift_reader.core.settings import MemorizeSettings
-from lift_reader.core.training import MemorizeJob
+from lift_reader.core.memorize import compiling
+from lift_reader.core.memorize.settings import MemorizeSettings
+from lift_reader.core.memorize.training import MemorizeJob
 
 SETTINGS = MemorizeSettings(segment_length=32, epochs=1, learning_rate=5e-3, warmup_ratio=0.1)
 
@@ -33,7 +33,7 @@ def test_auto_policy_compiles_only_long_runs(monkeypatch):
 def test_compiled_run_matches_eager_and_is_undone(tiny_parts, short_story_tokens, monkeypatch):
     import copy
 
-    from lift_reader.core.models import wrap_loaded
+    from lift_reader.core.model.models import wrap_loaded
 
     tok, model = tiny_parts
     monkeypatch.setenv(compiling.ENV, "0")
@@ -65,7 +65,7 @@ def test_a_compiler_failure_falls_back_to_eager(tiny_lm, short_story_tokens, mon
 
         return undo
 
-    monkeypatch.setattr("lift_reader.core.training.compile_decoder_layers", broken_compile)
+    monkeypatch.setattr("lift_reader.core.memorize.training.compile_decoder_layers", broken_compile)
     losses, notices = _run(tiny_lm, short_story_tokens)
     assert any("compiling failed (RuntimeError)" in n for n in notices)
     assert losses and all(np.isfinite(losses))

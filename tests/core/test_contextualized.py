@@ -3,9 +3,9 @@
 import numpy as np
 import torch
 
-from lift_reader.core.contextualized import SegmentPrefixes
-from lift_reader.core.settings import MemorizeSettings, job_key
-from lift_reader.core.training import MemorizeJob
+from lift_reader.core.memorize.contextualized import SegmentPrefixes
+from lift_reader.core.memorize.settings import MemorizeSettings, job_key
+from lift_reader.core.memorize.training import MemorizeJob
 
 
 def _prefixes(tiny_lm, tokens, seed=0):

@@ -3,8 +3,8 @@ import pytest
 
 import json
 
-from lift_reader.core.estimate import estimate_memorize, known_throughput, record_throughput
-from lift_reader.core.settings import MemorizeSettings
+from lift_reader.core.memorize.estimate import estimate_memorize, known_throughput, record_throughput
+from lift_reader.core.memorize.settings import MemorizeSettings
 from lift_reader.store.paths import data_home
 
 
@@ -68,7 +68,7 @@ def test_study_items_and_the_reading_pass_are_counted(tiny_lm):
 
 @pytest.mark.parametrize("reading", [0.0, 0.5])
 def test_the_estimate_counts_the_steps_a_study_run_takes(ferry_book, reading):
-    from lift_reader.core.estimate import estimate_memorize
+    from lift_reader.core.memorize.estimate import estimate_memorize
 
     ws, record = ferry_book
     settings = MemorizeSettings(segment_length=64, epochs=2, study=True, study_per_1k_tokens=30, study_reading=reading)

@@ -5,11 +5,11 @@ import copy
 import pytest
 import torch
 
-from lift_reader.core.fused_loss import causal_lm_loss, supports_fused_loss
-from lift_reader.core.lora import add_training_adapter
-from lift_reader.core.models import wrap_loaded
-from lift_reader.core.settings import MemorizeSettings
-from lift_reader.core.tiny_model import tiny_model
+from lift_reader.core.memorize.fused_loss import causal_lm_loss, supports_fused_loss
+from lift_reader.core.model.lora import add_training_adapter
+from lift_reader.core.model.models import wrap_loaded
+from lift_reader.core.memorize.settings import MemorizeSettings
+from lift_reader.core.model.tiny_model import tiny_model
 
 
 @pytest.mark.parametrize("arch,softcap", [("llama", None), ("gemma3", None), ("gemma3", 5.0)])
@@ -63,7 +63,7 @@ def test_bf16_loss_and_gradients_stay_close_to_the_reference(tiny_parts, informa
 
 def test_masked_positions_skip_the_output_layer(tiny_parts, monkeypatch):
     """Only the scored rows reach the (tokens x vocabulary) matmul; the loss is unchanged."""
-    from lift_reader.core import fused_loss
+    from lift_reader.core.memorize import fused_loss
 
     tok, _ = tiny_parts
     lm = wrap_loaded(tiny_model(tok, arch="gemma3"), tok, label="t", fingerprint="f")

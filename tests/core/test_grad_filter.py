@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from lift_reader.core import fused_loss
-from lift_reader.core.distill_loss import hard_label_loss, study_loss, study_logit_loss, topk_kl
-from lift_reader.core.fused_loss import FILTER_COUNTS, GRAD_FILTER, _LinearLoss, cross_entropy_of
-from lift_reader.core.study import StudyBatch
+from lift_reader.core.memorize import fused_loss
+from lift_reader.core.memorize.distill_loss import hard_label_loss, study_loss, study_logit_loss, topk_kl
+from lift_reader.core.memorize.fused_loss import FILTER_COUNTS, GRAD_FILTER, _LinearLoss, cross_entropy_of
+from lift_reader.core.memorize.study import StudyBatch
 
 VOCAB, HIDDEN, TOKENS = 4096, 32, 48
 

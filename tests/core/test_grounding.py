@@ -1,9 +1,9 @@
 """Evidence passages and the grounding check: what of an answer the book holds, and where."""
 
-from lift_reader.core.answering import AskSettings, prepare_answer
-from lift_reader.core.evidence import find_evidence
-from lift_reader.core.generation import SamplingSettings
-from lift_reader.core.grounding import check_answer, specifics
+from lift_reader.core.ask.answering import AskSettings, prepare_answer
+from lift_reader.core.ask.evidence import find_evidence
+from lift_reader.core.ask.generation import SamplingSettings
+from lift_reader.core.ask.grounding import check_answer, specifics
 
 
 def test_an_invented_name_is_marked(book):

@@ -3,11 +3,11 @@
 import pytest
 import torch
 
-from lift_reader.core.fused_loss import causal_lm_loss
-from lift_reader.core.lora import adapted_layers, add_training_adapter
-from lift_reader.core.models import wrap_loaded
-from lift_reader.core.settings import MemorizeSettings
-from lift_reader.core.tiny_model import tiny_model
+from lift_reader.core.memorize.fused_loss import causal_lm_loss
+from lift_reader.core.model.lora import adapted_layers, add_training_adapter
+from lift_reader.core.model.models import wrap_loaded
+from lift_reader.core.memorize.settings import MemorizeSettings
+from lift_reader.core.model.tiny_model import tiny_model
 from lift_reader.errors import BadInputError
 
 

@@ -1,7 +1,7 @@
 """Memory estimates and the GPU plan: checkpointing and split passes only as far as memory needs."""
 
-from lift_reader.core.estimate import MemoryParts, estimate_peak_memory, memory_parts, plan_cuda_memory
-from lift_reader.core.settings import MemorizeSettings
+from lift_reader.core.memorize.estimate import MemoryParts, estimate_peak_memory, memory_parts, plan_cuda_memory
+from lift_reader.core.memorize.settings import MemorizeSettings
 
 GiB = 2**30
 PARTS = MemoryParts(weights=4 * GiB, lora_state=GiB // 4, per_segment=6 * GiB,
@@ -33,7 +33,7 @@ def test_estimates_grow_with_segments_not_with_the_vocabulary_times_tokens(tiny_
     # The fused loss keeps one chunk of logits whatever the segment length.
     assert long.loss_buffer == short.loss_buffer
     # On the CPU the process's own memory (runtime, model) is counted as it is now, plus what training adds.
-    from lift_reader.core import estimate
+    from lift_reader.core.memorize import estimate
 
     monkeypatch.setattr(estimate, "_process_rss", lambda: 3 * GiB)
     assert estimate_peak_memory(tiny_lm, MemorizeSettings(segment_length=256, micro_batch_size=2)) == \

@@ -2,7 +2,7 @@
 
 import torch
 
-from lift_reader.core.models import wrap_loaded
+from lift_reader.core.model.models import wrap_loaded
 
 
 def test_the_output_layer_sees_foldable_strides_with_logits_to_keep(tiny_parts):

@@ -8,12 +8,12 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from lift_reader.core import retrieval
-from lift_reader.core.answering import AskSettings, prepare_answer
-from lift_reader.core.book import BookText
-from lift_reader.core.context import MARKER
-from lift_reader.core.generation import SamplingSettings
-from lift_reader.core.passages import PassageSizes, split_passages
+from lift_reader.core.ask import retrieval
+from lift_reader.core.ask.answering import AskSettings, prepare_answer
+from lift_reader.core.text.book import BookText
+from lift_reader.core.ask.context import MARKER
+from lift_reader.core.ask.generation import SamplingSettings
+from lift_reader.core.ask.passages import PassageSizes, split_passages
 from lift_reader.errors import BadInputError
 
 

@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from lift_reader.core.segments import BookTokens, SegmentPlan, default_stride, tokenize_book
+from lift_reader.core.text.book_tokens import BookTokens, tokenize_book
+
+from lift_reader.core.text.segments import SegmentPlan, default_stride
 from lift_reader.errors import BadInputError
 
 
@@ -62,11 +64,11 @@ def test_tokenize_keeps_offsets_and_round_trips(tiny_parts, story_text, tmp_path
 
 
 def test_chunked_tokenization_matches_one_pass(tiny_parts, story_text, monkeypatch):
-    from lift_reader.core import segments
+    from lift_reader.core.text import book_tokens
 
     tok, _ = tiny_parts
     whole = tokenize_book(story_text, tok)
-    monkeypatch.setattr(segments, "_TOKENIZE_CHUNK_CHARS", 2000)
+    monkeypatch.setattr(book_tokens, "_TOKENIZE_CHUNK_CHARS", 2000)
     chunked = tokenize_book(story_text, tok)
     # Cuts fall at paragraph breaks, so the decoded text is identical.
     assert tok.decode(chunked.ids.tolist()) == tok.decode(whole.ids.tolist())

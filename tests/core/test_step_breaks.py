@@ -8,11 +8,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from lift_reader.core.answering import AskSettings
-from lift_reader.core.generation import SamplingSettings
-from lift_reader.core.models import wrap_loaded
-from lift_reader.core.settings import MemorizeSettings
-from lift_reader.core.step_breaks import StepBreaks, TrainingPause
+from lift_reader.core.ask.answering import AskSettings
+from lift_reader.core.ask.generation import SamplingSettings
+from lift_reader.core.model.models import wrap_loaded
+from lift_reader.core.memorize.settings import MemorizeSettings
+from lift_reader.core.memorize.step_breaks import StepBreaks, TrainingPause
 from lift_reader.core.workspace import Workspace
 from lift_reader.store.library import Library
 

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from lift_reader.core.cancel import CancelToken
-from lift_reader.core.distill_loss import topk_kl
-from lift_reader.core.settings import MemorizeSettings
-from lift_reader.core.study_questions import facts_in, name_lexicon, sentence_questions, study_questions
+from lift_reader.core.memorize.distill_loss import topk_kl
+from lift_reader.core.memorize.settings import MemorizeSettings
+from lift_reader.core.memorize.study_questions import facts_in, name_lexicon, sentence_questions, study_questions
 
 STUDY = dict(segment_length=64, epochs=1, study=True, study_per_1k_tokens=40, study_window_tokens=128,
              study_top_k=8, study_batch=4, checkpoint_every=1000)
@@ -141,7 +141,7 @@ def test_memorize_with_study_trains_and_saves(ferry_book, targets):
 
 
 def test_the_teacher_is_cached_and_a_stopped_reading_resumes(ferry_book, monkeypatch):
-    from lift_reader.core import study as study_module
+    from lift_reader.core.memorize import study as study_module
 
     ws, record = ferry_book
     settings = MemorizeSettings(**STUDY)
@@ -181,8 +181,8 @@ def test_the_teacher_is_cached_and_a_stopped_reading_resumes(ferry_book, monkeyp
 
 def test_the_teacher_reads_without_the_adapter_and_with_the_window(ferry_book, tmp_path):
     """The cached targets are the bare model's distribution over the answer with the passage in view."""
-    from lift_reader.core.prompts import encode_prompt
-    from lift_reader.core.study import StudySet
+    from lift_reader.core.ask.prompts import encode_prompt
+    from lift_reader.core.memorize.study import StudySet
 
     ws, record = ferry_book
     settings = MemorizeSettings(**STUDY)
@@ -223,8 +223,8 @@ def test_settings_without_study_keep_their_training_key():
 
 
 def test_study_answers_end_with_a_stop_string_and_the_teacher_ends_them_for_certain(ferry_book, tmp_path):
-    from lift_reader.core.prompts import BASE_MODEL_STOPS
-    from lift_reader.core.study import ANSWER_END, StudySet
+    from lift_reader.core.ask.prompts import BASE_MODEL_STOPS
+    from lift_reader.core.memorize.study import ANSWER_END, StudySet
 
     ws, record = ferry_book
     settings = MemorizeSettings(**STUDY)
@@ -242,8 +242,8 @@ def test_study_answers_end_with_a_stop_string_and_the_teacher_ends_them_for_cert
 
 def test_the_teacher_reads_after_the_estimates_probe_left_no_adapter(ferry_book, tmp_path):
     """A fresh machine: the estimate probes speed with a throwaway adapter, then the study stage reads."""
-    from lift_reader.core.estimate import probe_throughput
-    from lift_reader.core.study import StudySet
+    from lift_reader.core.memorize.estimate import probe_throughput
+    from lift_reader.core.memorize.study import StudySet
 
     ws, record = ferry_book
     settings = MemorizeSettings(**STUDY)
@@ -254,7 +254,7 @@ def test_the_teacher_reads_after_the_estimates_probe_left_no_adapter(ferry_book,
 
 
 def test_reading_items_ask_again_with_the_passage_and_share_the_teachers_targets(ferry_book, tmp_path):
-    from lift_reader.core.study import StudySet
+    from lift_reader.core.memorize.study import StudySet
 
     ws, record = ferry_book
     settings = MemorizeSettings(**{**STUDY, "study_reading": 0.5})

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from lift_reader.core.lora import save_adapter_weights
-from lift_reader.core.models import wrap_loaded
-from lift_reader.core.segments import tokenize_book
-from lift_reader.core.settings import MemorizeSettings
-from lift_reader.core.training import CancelToken, MemorizeJob
+from lift_reader.core.model.lora import save_adapter_weights
+from lift_reader.core.model.models import wrap_loaded
+from lift_reader.core.text.book_tokens import tokenize_book
+from lift_reader.core.memorize.settings import MemorizeSettings
+from lift_reader.core.memorize.training import CancelToken, MemorizeJob
 
 FAST = MemorizeSettings(segment_length=32, epochs=2, learning_rate=5e-3, checkpoint_every=3, warmup_ratio=0.1)
 
@@ -162,7 +162,7 @@ def test_schedule_warms_up_then_decays(tiny_lm, short_tokens, tmp_path):
 
 
 def test_out_of_memory_retries_with_smaller_passes(tiny_lm, short_tokens, tmp_path, monkeypatch):
-    from lift_reader.core import training
+    from lift_reader.core.memorize import training
 
     real_loss = training.causal_lm_loss
     seen_rows = []
@@ -184,7 +184,7 @@ def test_out_of_memory_retries_with_smaller_passes(tiny_lm, short_tokens, tmp_pa
 
 
 def test_out_of_memory_with_one_segment_is_a_clear_error(tiny_lm, short_tokens, tmp_path, monkeypatch):
-    from lift_reader.core import training
+    from lift_reader.core.memorize import training
     from lift_reader.errors import LiftReaderError
 
     def no_memory(model, ids, labels):

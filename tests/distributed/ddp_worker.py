@@ -16,11 +16,11 @@ from pathlib import Path
 from safetensors.torch import save_file
 
 from lift_reader.core.cancel import CancelToken
-from lift_reader.core.distributed import from_environment
-from lift_reader.core.models import load_model
-from lift_reader.core.segments import tokenize_book
-from lift_reader.core.settings import MemorizeSettings
-from lift_reader.core.training import MemorizeJob
+from lift_reader.core.memorize.distributed import from_environment
+from lift_reader.core.model.models import load_model
+from lift_reader.core.text.book_tokens import tokenize_book
+from lift_reader.core.memorize.settings import MemorizeSettings
+from lift_reader.core.memorize.training import MemorizeJob
 
 # Three micro-batches per step: with two processes one rank takes two and the other one.
 SETTINGS = MemorizeSettings(segment_length=32, epochs=2, learning_rate=5e-3, warmup_ratio=0.1,

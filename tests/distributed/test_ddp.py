@@ -22,7 +22,7 @@ STORY = REPO / "resources" / "samples" / "the-lighthouse-keepers-ledger.txt"
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    from lift_reader.core.tiny_model import save_tiny_model_folder
+    from lift_reader.core.model.tiny_model import save_tiny_model_folder
 
     root = tmp_path_factory.mktemp("ddp")
     text = STORY.read_text(encoding="utf-8")

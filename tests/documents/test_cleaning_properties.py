@@ -7,13 +7,13 @@ import string
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lift_reader.core.documents.cleaning import (
+from lift_reader.core.text.documents.cleaning import (
     build_vocabulary,
     normalize_unicode,
     strip_page_furniture,
     unwrap_paragraphs,
 )
-from lift_reader.core.documents.pagination import join_pages, paginate
+from lift_reader.core.text.documents.pagination import join_pages, paginate
 
 HYPHENS = "-\u2010"
 

@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from lift_reader.core.documents import open_book
+from lift_reader.core.text.documents import open_book
 from lift_reader.errors import CorruptBookError
 
 CHAPTERS = [

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from lift_reader.core.documents.cleaning import build_vocabulary
-from lift_reader.core.documents.layout import HEAD, Line, find_gutters, order_lines
-from lift_reader.core.documents.pagination import join_pages, paginate
-from lift_reader.core.documents.paragraphs import layout_text
-from lift_reader.core.documents.toc import find_headings, find_title, toc_from_outline
+from lift_reader.core.text.documents.cleaning import build_vocabulary
+from lift_reader.core.text.documents.layout import HEAD, Line, find_gutters, order_lines
+from lift_reader.core.text.documents.pagination import join_pages, paginate
+from lift_reader.core.text.documents.paragraphs import layout_text
+from lift_reader.core.text.documents.toc import find_headings, find_title, toc_from_outline
 
 
 def column_page() -> list[Line]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pymupdf
 import pytest
 
-from lift_reader.core.documents import SUPPORTED_SUFFIXES, open_book
+from lift_reader.core.text.documents import SUPPORTED_SUFFIXES, open_book
 from lift_reader.errors import (
     BookError,
     BookTooLargeError,

@@ -7,7 +7,7 @@ import zipfile
 import pymupdf
 import pytest
 
-from lift_reader.core.documents import open_book
+from lift_reader.core.text.documents import open_book
 from lift_reader.errors import ScannedBookError
 
 HTML = (

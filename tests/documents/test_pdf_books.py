@@ -8,7 +8,7 @@ import textwrap
 import pymupdf
 import pytest
 
-from lift_reader.core.documents import open_book
+from lift_reader.core.text.documents import open_book
 from lift_reader.errors import (
     CorruptBookError,
     EmptyBookError,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from lift_reader.core.book import BookText
-from lift_reader.core.documents import open_book
+from lift_reader.core.text.book import BookText
+from lift_reader.core.text.documents import open_book
 
 BOOKS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "books"
 NAMES = sorted(p.name for p in BOOKS.glob("*") if p.is_file()) if BOOKS.is_dir() else []

@@ -6,8 +6,8 @@ import codecs
 
 import pytest
 
-from lift_reader.core.documents import open_book
-from lift_reader.core.documents.text_decoding import NotTextError, decode_text
+from lift_reader.core.text.documents import open_book
+from lift_reader.core.text.documents.text_decoding import NotTextError, decode_text
 
 SAMPLE = "Café “Ledger” — naïve façade, œuvre, déjà vu… 5€.\n\nSecond paragraph here.\n"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lift_reader.core.documents.cleaning import (
+from lift_reader.core.text.documents.cleaning import (
     build_vocabulary,
     clean_plain_text,
     is_page_number,
@@ -15,8 +15,8 @@ from lift_reader.core.documents.cleaning import (
     strip_page_furniture,
     unwrap_paragraphs,
 )
-from lift_reader.core.documents.gutenberg import gutenberg_metadata
-from lift_reader.core.documents.titles import clean_author, clean_title, title_from_path
+from lift_reader.core.text.documents.gutenberg import gutenberg_metadata
+from lift_reader.core.text.documents.titles import clean_author, clean_title, title_from_path
 
 
 def test_normalize_unicode():

@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from lift_reader.core.documents import open_book
-from lift_reader.core.documents.titles import opening_title_block
+from lift_reader.core.text.documents import open_book
+from lift_reader.core.text.documents.titles import opening_title_block
 
 
 def test_title_and_author_from_the_opening_lines():

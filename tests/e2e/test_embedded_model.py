@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from lift_reader.core.answering import AskSettings
-from lift_reader.core.generation import SamplingSettings
+from lift_reader.core.ask.answering import AskSettings
+from lift_reader.core.ask.generation import SamplingSettings
 
 # Generous: converting the model (~1.5 min) and memorizing (~3 min idle) happen in the first test.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
@@ -27,7 +27,7 @@ QUESTIONS = json.loads(STORY.with_suffix(".questions.json").read_text(encoding="
 @pytest.fixture(scope="module")
 def memorized(tmp_path_factory):
     """One Workspace with the story memorized by the default recipe (shared by the tests)."""
-    from lift_reader.core.settings import MemorizeSettings
+    from lift_reader.core.memorize.settings import MemorizeSettings
     from lift_reader.core.workspace import Workspace
 
     home = tmp_path_factory.mktemp("embedded-home")

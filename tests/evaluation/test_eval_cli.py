@@ -28,7 +28,7 @@ def test_the_reproducing_command_spells_out_every_setting():
 
 
 def test_the_reproducing_command_spells_out_the_memorize_recipe():
-    from lift_reader.core.settings import MemorizeSettings
+    from lift_reader.core.memorize.settings import MemorizeSettings
 
     args = build_parser().parse_args(["eval", "q.jsonl", "--epochs", "3"])
     recipe = MemorizeSettings.for_hardware("cpu").with_changes(epochs=3)
@@ -43,7 +43,7 @@ def test_the_reproducing_command_spells_out_the_memorize_recipe():
 
 def test_eval_command_writes_the_three_outputs(lift_home, tmp_path, capsys):
     from lift_reader.cli import main
-    from lift_reader.core.tiny_model import save_tiny_model_folder
+    from lift_reader.core.model.tiny_model import save_tiny_model_folder
 
     story = SAMPLE_STORY.read_text(encoding="utf-8")
     model = save_tiny_model_folder(tmp_path / "tiny", story)

@@ -8,8 +8,8 @@ import pytest
 
 from lift_reader.core.evaluation import CONDITION_NAMES, EvalConfig, evaluate
 from lift_reader.core.evaluation import runner as runner_module
-from lift_reader.core.modes import DEFAULT_MODE
-from lift_reader.core.settings import MemorizeSettings
+from lift_reader.core.ask.modes import DEFAULT_MODE
+from lift_reader.core.memorize.settings import MemorizeSettings
 from lift_reader.core.workspace import Workspace
 
 FAST_MEMORIZE = MemorizeSettings(segment_length=128, stride=128, epochs=1, learning_rate=1e-2, checkpoint_every=1000)

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from lift_reader.core.answering import AskSettings, prepare_answer
-from lift_reader.core.book import BookText
+from lift_reader.core.ask.answering import AskSettings, prepare_answer
+from lift_reader.core.text.book import BookText
 from lift_reader.core.evaluation.scoring import (
     BaselineScorer,
     PromptScorer,
@@ -13,8 +13,8 @@ from lift_reader.core.evaluation.scoring import (
     encode,
     model_state,
 )
-from lift_reader.core.generation import SamplingSettings
-from lift_reader.core.segments import tokenize_book
+from lift_reader.core.ask.generation import SamplingSettings
+from lift_reader.core.text.book_tokens import tokenize_book
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def test_a_shared_prefix_gives_the_same_scores(tiny_lm, book, tokens):
 
 @pytest.mark.parametrize("arch", ["llama", "gemma3"])
 def test_chunked_encoding_equals_one_pass(tiny_parts, arch):
-    from lift_reader.core.tiny_model import tiny_model
+    from lift_reader.core.model.tiny_model import tiny_model
 
     model = tiny_model(tiny_parts[0], arch=arch)  # gemma3: sliding-window layers (window 64)
     ids = list(range(5, 305))

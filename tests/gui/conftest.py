@@ -145,7 +145,7 @@ def short_story(tmp_path) -> Path:
 def memorized_story(workspace):
     """The sample story with a tiny adapter over the whole book (its active adapter), trained in the test's
     thread before any window exists; 8 segments a step keep it to about 20 steps."""
-    from lift_reader.core.settings import MemorizeSettings
+    from lift_reader.core.memorize.settings import MemorizeSettings
 
     record = workspace.add_book(SAMPLE_STORY)
     settings = MemorizeSettings(segment_length=64, stride=64, micro_batch_size=8, epochs=1, checkpoint_every=1000)

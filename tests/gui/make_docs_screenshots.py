@@ -77,7 +77,7 @@ def reader_shot(out: Path) -> None:
 
 
 def memorize_shot(out: Path) -> None:
-    from lift_reader.core.settings import MemorizeSettings
+    from lift_reader.core.memorize.settings import MemorizeSettings
 
     session = Session(tiny_model=True)
     window = make_window(session)

@@ -11,7 +11,7 @@ import threading
 from gui_helpers import SAMPLE_STORY, open_book
 from test_gui_memorize import WHOLE_BOOK_RUN, _open_with_tiny_settings
 
-from lift_reader.core.step_breaks import StepBreaks
+from lift_reader.core.memorize.step_breaks import StepBreaks
 from lift_reader.workers import jobs
 
 QUESTION = "What was the mail boat called?"

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt, QUrl
 
 from gui_helpers import SAMPLE_STORY, open_book
 
-from lift_reader.core.modes import DEFAULT_MODE
+from lift_reader.core.ask.modes import DEFAULT_MODE
 from lift_reader.workers import jobs
 
 
@@ -127,7 +127,7 @@ def test_a_refresh_before_the_answer_starts_keeps_the_question(qtbot, window, se
 @pytest.fixture
 def story_memorized_also_up_to_page_1(workspace, memorized_story):
     """memorized_story (its whole-book adapter "Ledger v1" is active), then memorized again up to page 1 only."""
-    from lift_reader.core.settings import MemorizeSettings
+    from lift_reader.core.memorize.settings import MemorizeSettings
 
     settings = MemorizeSettings(segment_length=64, stride=64, epochs=1, up_to_page=1, checkpoint_every=1000)
     for _event in workspace.memorize(memorized_story, settings):

@@ -10,7 +10,7 @@ from PySide6.QtGui import QTextCursor
 
 from gui_helpers import SAMPLE_STORY, open_book
 
-from lift_reader.core.answering import AnswerStream
+from lift_reader.core.ask.answering import AnswerStream
 
 
 @pytest.fixture

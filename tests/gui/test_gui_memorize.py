@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
-from lift_reader.core.settings import MemorizeSettings
+from lift_reader.core.memorize.settings import MemorizeSettings
 
 from gui_helpers import SAMPLE_STORY, open_book
 

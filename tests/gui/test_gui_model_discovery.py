@@ -23,7 +23,7 @@ def test_find_models_lists_them_and_choosing_one_sets_the_model(qtbot, prefs, tm
     manifest.write_text(json.dumps({"layers": [{"mediaType": "application/vnd.ollama.image.model",
                                                 "digest": "sha256:" + "a" * 64}]}))
     write_model_gguf(tmp_path / "lmstudio" / "x" / "y" / "odd.gguf", "rwkv6")
-    monkeypatch.setattr("lift_reader.core.model_discovery.default_places",
+    monkeypatch.setattr("lift_reader.core.model.model_discovery.default_places",
                         lambda *a, **k: [("Ollama", store), ("LM Studio", tmp_path / "lmstudio")])
 
     dialog = SettingsDialog(prefs)

@@ -7,8 +7,8 @@ import threading
 from dataclasses import replace
 
 from gui_helpers import SAMPLE_STORY, open_book
-from lift_reader.core.checkpoints import read_state
-from lift_reader.core.settings import MemorizeSettings, job_key
+from lift_reader.core.memorize.checkpoints import read_state
+from lift_reader.core.memorize.settings import MemorizeSettings, job_key
 from lift_reader.gui.library_panel import memorize_state
 from lift_reader.store.paths import checkpoints_dir
 from lift_reader.store.records import BookRecord

@@ -6,7 +6,7 @@ import os
 import signal
 
 from gui_helpers import open_book, SAMPLE_STORY
-from lift_reader.core.settings import MemorizeSettings
+from lift_reader.core.memorize.settings import MemorizeSettings
 from lift_reader.gui.stop_signals import STOP_SIGNALS, install_stop_signals
 
 TINY_RUN = MemorizeSettings(segment_length=64, stride=64, epochs=1, up_to_page=1, learning_rate=5e-3,

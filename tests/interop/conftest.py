@@ -16,7 +16,7 @@ from interop_helpers import SAMPLE_STORY, TinyBase  # noqa: E402
 def tiny_base(request, tmp_path_factory) -> TinyBase:
     from transformers import AutoModelForCausalLM
 
-    from lift_reader.core.tiny_model import save_tiny_model_folder
+    from lift_reader.core.model.tiny_model import save_tiny_model_folder
     from gguf_fakes import write_base_gguf
 
     root = tmp_path_factory.mktemp(f"tiny-{request.param}")

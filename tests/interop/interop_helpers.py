@@ -17,8 +17,8 @@ class TinyBase:
 
 def load_app_model(folder: Path, label: str):
     """The base model as the app loads it (fp32 on the CPU), recorded under ``label``."""
-    from lift_reader.core.hardware import Placement
-    from lift_reader.core.models import load_from_folder
+    from lift_reader.core.model.hardware import Placement
+    from lift_reader.core.model.models import load_from_folder
 
     return load_from_folder(folder, Placement("cpu", "fp32"), label=label)
 
@@ -27,8 +27,8 @@ def save_app_adapter(lm, name: str, *, seed: int = 1, **changes) -> Path:
     """An adapter saved and recorded the way a memorize run leaves one, with random (non-zero) LoRA weights."""
     import torch
 
-    from lift_reader.core.lora import add_training_adapter, drop_training_adapter, save_adapter_weights
-    from lift_reader.core.settings import MemorizeSettings
+    from lift_reader.core.model.lora import add_training_adapter, drop_training_adapter, save_adapter_weights
+    from lift_reader.core.memorize.settings import MemorizeSettings
     from lift_reader.store.adapters import AdapterMeta, adapter_folder_for, folder_size, write_meta
     from lift_reader.store.library import Library
 

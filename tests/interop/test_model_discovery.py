@@ -56,7 +56,7 @@ def _hf_cache(root: Path, tiny_folder: Path) -> Path:
 
 @pytest.fixture
 def machine(tmp_path):
-    from lift_reader.core.tiny_model import save_tiny_model_folder
+    from lift_reader.core.model.tiny_model import save_tiny_model_folder
 
     tiny = save_tiny_model_folder(tmp_path / "tiny", SAMPLE_STORY.read_text(encoding="utf-8"))
     return [("Ollama", _ollama_store(tmp_path / "ollama")), ("LM Studio", _lm_studio(tmp_path / "lmstudio")),
@@ -64,7 +64,7 @@ def machine(tmp_path):
 
 
 def test_finds_models_in_each_layout_with_size_architecture_and_memory(machine):
-    from lift_reader.core.model_discovery import discover
+    from lift_reader.core.model.model_discovery import discover
 
     found = {m.name: m for m in discover(machine)}
     assert set(found) == {"gemma3:270m", "someone/Rwkv-GGUF:Q4_K_M", "lmstudio-community/Qwen3-GGUF/Qwen3-0.6B-Q4_K_M.gguf",
@@ -84,7 +84,7 @@ def test_finds_models_in_each_layout_with_size_architecture_and_memory(machine):
 
 
 def test_a_bigger_model_needs_more_memory(tmp_path):
-    from lift_reader.core.model_discovery import discover
+    from lift_reader.core.model.model_discovery import discover
 
     write_model_gguf(tmp_path / "lm" / "a" / "small.gguf", "llama", hidden=64)
     write_model_gguf(tmp_path / "lm" / "a" / "large.gguf", "llama", hidden=512, vocab=4096, layers=8)
@@ -93,9 +93,9 @@ def test_a_bigger_model_needs_more_memory(tmp_path):
 
 
 def test_choosing_one_works_offline(machine, monkeypatch):
-    from lift_reader.core.model_discovery import discover, model_ref
-    from lift_reader.core.model_source import parse_model_ref
-    from lift_reader.core.models import load_model
+    from lift_reader.core.model.model_discovery import discover, model_ref
+    from lift_reader.core.model.model_source import parse_model_ref
+    from lift_reader.core.model.models import load_model
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     found = {m.name: m for m in discover(machine)}
@@ -109,7 +109,7 @@ def test_choosing_one_works_offline(machine, monkeypatch):
 
 
 def test_usual_places_follow_each_tools_settings(tmp_path):
-    from lift_reader.core.model_discovery import default_places
+    from lift_reader.core.model.model_discovery import default_places
 
     home = tmp_path / "home"
     places = default_places({}, home)
@@ -124,7 +124,7 @@ def test_usual_places_follow_each_tools_settings(tmp_path):
 def test_models_command_lists_them_with_the_model_option(machine, monkeypatch, capsys):
     from lift_reader.cli import main
 
-    monkeypatch.setattr("lift_reader.core.model_discovery.default_places", lambda *a, **k: machine)
+    monkeypatch.setattr("lift_reader.core.model.model_discovery.default_places", lambda *a, **k: machine)
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert "gemma3:270m (Ollama, gguf, gemma3" in out and "can memorize" in out

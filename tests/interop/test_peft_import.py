@@ -58,7 +58,7 @@ def test_a_peft_folder_for_the_same_base_imports_for_its_book_and_answers_as_pef
 
 @pytest.mark.parametrize("tiny_base", ["llama"], indirect=True)
 def test_a_peft_folder_for_another_base_is_refused_and_nothing_is_added(tiny_base, tmp_path, capsys):
-    from lift_reader.core.tiny_model import save_tiny_model_folder
+    from lift_reader.core.model.tiny_model import save_tiny_model_folder
     from lift_reader.store.library import Library
 
     other = save_tiny_model_folder(tmp_path / "wider", SAMPLE_STORY.read_text(encoding="utf-8"), hidden=64)

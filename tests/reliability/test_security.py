@@ -170,13 +170,13 @@ def test_workspace_imports_a_good_archive(tmp_path, workspace):
 
 @pytest.fixture(scope="module")
 def tiny_folder(tmp_path_factory) -> Path:
-    from lift_reader.core.tiny_model import save_tiny_model_folder
+    from lift_reader.core.model.tiny_model import save_tiny_model_folder
 
     return save_tiny_model_folder(tmp_path_factory.mktemp("tiny-model"), SAMPLE_STORY.read_text(encoding="utf-8"))
 
 
 def test_cli_import_of_hostile_archives_exits_2(tmp_path, tiny_folder, lift_home, capsys, monkeypatch):
-    from lift_reader.core.model_source import model_fingerprint
+    from lift_reader.core.model.model_source import model_fingerprint
 
     fingerprint = model_fingerprint(tiny_folder)
     for kind in ("path-traversal", "symlink", "pickle", "zip-bomb"):
@@ -291,7 +291,7 @@ socket.getaddrinfo = _refuse_lookup
 
 
 def test_hub_model_offline_is_a_clear_model_error_and_fetches_nothing(tmp_path, monkeypatch, no_network):
-    from lift_reader.core.models import load_model
+    from lift_reader.core.model.models import load_model
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))

@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from lift_reader.core.answering import AskSettings
-from lift_reader.core.generation import SamplingSettings
+from lift_reader.core.ask.answering import AskSettings
+from lift_reader.core.ask.generation import SamplingSettings
 from lift_reader.errors import BadInputError
 
 APP_DEFAULT_MODE = AskSettings().mode

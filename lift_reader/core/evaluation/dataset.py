@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from lift_reader.core.book import BookText
+from lift_reader.core.text.book import BookText
 from lift_reader.errors import BadInputError
 
 ITEM_TYPES = ("mc", "open")

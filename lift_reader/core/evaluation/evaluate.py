@@ -6,7 +6,7 @@ import platform
 from dataclasses import dataclass
 from pathlib import Path
 
-from lift_reader.core.answer_rule import rule_for_mode
+from lift_reader.core.ask.answer_rule import rule_for_mode
 from lift_reader.core.evaluation.conditions import condition
 from lift_reader.core.evaluation.dataset import EvalDocument, load_question_set
 from lift_reader.core.evaluation.report import markdown, summarise, write_chart

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from lift_reader.core.answering import AnswerStream
+from lift_reader.core.ask.answering import AnswerStream
 from lift_reader.core.evaluation.dataset import QuestionItem
 from lift_reader.core.evaluation.metrics import best_over_references, choice_scores, rouge_l, token_f1
 from lift_reader.core.evaluation.scoring import BaselineScorer, EncodedPrompt, PromptScorer, answer_ids

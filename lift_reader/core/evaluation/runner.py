@@ -18,8 +18,8 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from lift_reader.core.answer_rule import rule_for_mode
-from lift_reader.core.answering import prepare_answer
+from lift_reader.core.ask.answer_rule import rule_for_mode
+from lift_reader.core.ask.answering import prepare_answer
 from lift_reader.core.evaluation.conditions import (
     CONDITION_NAMES,
     Condition,
@@ -30,7 +30,7 @@ from lift_reader.core.evaluation.conditions import (
 from lift_reader.core.evaluation.dataset import EvalDocument
 from lift_reader.core.evaluation.item_scores import score_item
 from lift_reader.core.evaluation.scoring import BaselineScorer, common_prefix_length, encode, model_state
-from lift_reader.core.settings import MemorizeSettings, job_key
+from lift_reader.core.memorize.settings import MemorizeSettings, job_key
 from lift_reader.errors import BadInputError, LiftReaderError
 from lift_reader.store.atomic import atomic_write_json
 

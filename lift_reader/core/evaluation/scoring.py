@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import torch
 
-from lift_reader.core.answer_rule import NO_RULE, AnswerRule
-from lift_reader.core.generation import SamplingSettings, _cache_argument, _returned_cache, generate_pieces
-from lift_reader.core.models import LoadedModel
-from lift_reader.core.prompts import stop_strings_for
+from lift_reader.core.ask.answer_rule import NO_RULE, AnswerRule
+from lift_reader.core.ask.generation import SamplingSettings, _cache_argument, _returned_cache, generate_pieces
+from lift_reader.core.model.models import LoadedModel
+from lift_reader.core.ask.prompts import stop_strings_for
 
 PREFILL_CHUNK = 2048  # tokens per forward pass while encoding a prompt
 
@@ -117,7 +117,7 @@ class BaselineScorer:
     """
 
     def __init__(self, lm: LoadedModel, title: str):
-        from lift_reader.core.prompts import encode_prompt
+        from lift_reader.core.ask.prompts import encode_prompt
 
         self.lm = lm
         self._scorer = PromptScorer(lm, encode_prompt(lm.tokenizer, title, "", [], ""))

@@ -10,7 +10,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
-from lift_reader.core.book import BookText
+from lift_reader.core.text.book import BookText
 
 MAX_MATCHES = 5000  # enough for any real search; a one-letter query must not freeze the window
 

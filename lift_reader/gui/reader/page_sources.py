@@ -17,7 +17,7 @@ import pymupdf
 from PySide6.QtCore import QRectF, QSizeF
 from PySide6.QtGui import QImage
 
-from lift_reader.core.book import BookText
+from lift_reader.core.text.book import BookText
 from lift_reader.errors import CorruptBookError
 from lift_reader.workers.jobs import MUPDF_LOCK
 

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QSpinBox, QStackedWidget, QToolBar, QVBoxLayout, QWidget
 
-from lift_reader.core.book import BookText
+from lift_reader.core.text.book import BookText
 from lift_reader.gui.reader.book_search import BookSearch
 from lift_reader.gui.reader.find_bar import FindBar
 from lift_reader.gui.reader.page_sources import TEXT_FORMATS, MupdfPages, TextPages, open_pages
