@@ -14,10 +14,10 @@ import pymupdf
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
+from lift_reader.core.text.documents.mupdf import MUPDF_LOCK, open_document
 from lift_reader.gui.reader.page_sources import TEXT_FORMATS
 from lift_reader.store.paths import data_home
 from lift_reader.store.records import BookRecord
-from lift_reader.workers.jobs import MUPDF_LOCK
 
 COVER_WIDTH, COVER_HEIGHT = 60, 84  # pixels: a book's proportions, twice the list's icon size
 
@@ -37,8 +37,7 @@ def cached_cover(record: BookRecord) -> QImage | None:
 def render_cover(record: BookRecord) -> QImage:
     """The first page, scaled to cover size, saved to the cache (runs in a worker)."""
     with MUPDF_LOCK:
-        fmt = record.format
-        with (pymupdf.open(record.path) if fmt == "html" else pymupdf.open(record.path, filetype=fmt)) as doc:
+        with open_document(record.path, record.format) as doc:
             page = doc[0]
             zoom = min(COVER_WIDTH * 2 / page.rect.width, COVER_HEIGHT * 2 / page.rect.height)
             pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)

@@ -10,7 +10,6 @@ never imports torch.
 from __future__ import annotations
 
 import random
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +18,12 @@ from collections.abc import Iterator
 
 from lift_reader.store.records import ChatMessage
 
+# Loading a book holds MuPDF's lock (core/text/documents/mupdf.py): the reader and covers use MuPDF too.
+from lift_reader.core.text.documents.mupdf import MUPDF_LOCK
+
 if TYPE_CHECKING:
     from lift_reader.workers.session import Session
 
-# MuPDF is not thread-safe: every use of pymupdf, in any thread, holds this lock.
-MUPDF_LOCK = threading.Lock()
 
 # Seconds between saves of a streaming answer (a crash keeps what was shown).
 _SAVE_EVERY_S = 0.5

@@ -1,8 +1,9 @@
 """Where the reader's pages come from: MuPDF renders laid-out books, plain text is cut into pages.
 
 PDF, EPUB and the other formats MuPDF opens are shown as rendered images:
-page numbers then match the book's citations exactly (``core.documents``
-opens the file the same way, so reflowable books get the same layout pages).
+page numbers then match the book's citations exactly (``core.text.documents``
+opens the file with the same ``open_document``, so reflowable books get the same
+layout pages).
 Plain text has no pages of its own: it is shown as the pages ``BookText``
 cut it into.  Every MuPDF call holds ``MUPDF_LOCK`` (MuPDF is not
 thread-safe and workers open books too); a render that finds the lock taken
@@ -18,8 +19,8 @@ from PySide6.QtCore import QRectF, QSizeF
 from PySide6.QtGui import QImage
 
 from lift_reader.core.text.book import BookText
+from lift_reader.core.text.documents.mupdf import MUPDF_LOCK, open_document
 from lift_reader.errors import CorruptBookError
-from lift_reader.workers.jobs import MUPDF_LOCK
 
 TEXT_FORMATS = frozenset({"txt"})
 _PASSAGE_RUN = 5  # words searched together when a whole passage is not found as one
@@ -33,8 +34,7 @@ class MupdfPages:
     def __init__(self, path: Path, fmt: str):
         try:
             with MUPDF_LOCK:
-                # Same call as the book loader, so reflowable books get the same layout pages.
-                self._doc = pymupdf.open(path) if fmt == "html" else pymupdf.open(path, filetype=fmt)
+                self._doc = open_document(path, fmt)  # as the loader opens it: the same layout pages
                 self.page_count = self._doc.page_count
         except Exception as err:  # MuPDF raises several types for one cause: the file cannot be read
             raise CorruptBookError(f"{path.name} could not be opened for reading: {err}") from err

@@ -8,8 +8,6 @@ numbers its outline uses for the table of contents).
 from __future__ import annotations
 
 import contextlib
-import logging
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +17,7 @@ import pymupdf
 from lift_reader.core.text.book import BookText
 from lift_reader.core.text.documents.cleaning import clean_pages
 from lift_reader.core.text.documents.layout import Line, page_lines
+from lift_reader.core.text.documents.mupdf import open_document
 from lift_reader.core.text.documents.pagination import join_pages
 from lift_reader.core.text.documents.paragraphs import layout_text
 from lift_reader.core.text.documents.titles import clean_author, clean_title, title_from_path, title_from_type_size
@@ -45,24 +44,6 @@ _PICTURE_CHECK_PAGES = 10
 # longer than this, instead of seeming to hang.
 EXTRACT_BUDGET_S = 600.0
 _PROJECT_AFTER_S = 5.0
-
-
-def _route_pymupdf_output() -> None:
-    """Send PyMuPDF's own diagnostics to the ``logging`` module at DEBUG level.
-
-    By default PyMuPDF prints them to stdout: a damaged PDF's broken link
-    makes it print a whole Python traceback in the middle of the CLI's
-    output, although the book loads fine.  Users who set PYMUPDF_LOG or
-    PYMUPDF_MESSAGE keep their choice.
-    """
-    logger = logging.getLogger("lift_reader.documents.pymupdf")
-    for env, setter in (("PYMUPDF_LOG", "set_log"), ("PYMUPDF_MESSAGE", "set_messages")):
-        if not os.environ.get(env) and hasattr(pymupdf, setter):
-            with contextlib.suppress(Exception):
-                getattr(pymupdf, setter)(pylogging_logger=logger, pylogging_level=logging.DEBUG)
-
-
-_route_pymupdf_output()
 
 
 def load_pymupdf_book(path: Path, fmt: str, password: str | None, *, max_chars: int) -> BookText:
@@ -113,8 +94,7 @@ def load_pymupdf_book(path: Path, fmt: str, password: str | None, *, max_chars: 
 
 def _open(path: Path, fmt: str) -> pymupdf.Document:
     try:
-        # For HTML the suffix tells MuPDF whether it is XHTML; otherwise name the type, the suffix may be missing.
-        return pymupdf.open(path) if fmt == "html" else pymupdf.open(path, filetype=fmt)
+        return open_document(path, fmt)
     except Exception as err:  # MuPDF raises FileDataError, RuntimeError, ValueError...
         detail = _one_line(err)
         if detail.startswith("Failed to open file"):  # MuPDF's own words only repeat the path and the type
