@@ -30,16 +30,6 @@ _SAVE_EVERY_S = 0.5
 
 
 @dataclass(frozen=True)
-class ModelInfo:
-    """What the GUI may know about the loaded model without touching it."""
-
-    label: str
-    device: str
-    placement: str  # e.g. "cpu, fp32"
-    fingerprint: str
-
-
-@dataclass(frozen=True)
 class AnswerRequest:
     question: str
     mode: str  # the mode asked for: lift+icl, icl or lift
@@ -65,24 +55,7 @@ class AnswerChecked:
     grounding: object  # Grounding | None (None: an empty answer)
 
 
-# --- model and books -----------------------------------------------------------
-
-
-def load_model(session: Session) -> ModelInfo:
-    lm = session.workspace().lm
-    return ModelInfo(lm.identity.label, lm.placement.device, lm.placement.describe(), lm.identity.fingerprint)
-
-
-def tiny_model():
-    """A tiny random model (the developer switch LIFT_READER_TINY_MODEL): every screen, in seconds."""
-    from lift_reader.core.model.models import wrap_loaded
-    from lift_reader.core.model.tiny_model import tiny_model as build_model
-    from lift_reader.core.model.tiny_model import tiny_tokenizer
-    from lift_reader.resources import sample_story
-
-    tokenizer = tiny_tokenizer(sample_story().read_text(encoding="utf-8"), vocab_size=512)
-    return wrap_loaded(build_model(tokenizer), tokenizer, label="tiny random model (developer switch)",
-                       fingerprint="tiny-dev")
+# --- books ---------------------------------------------------------------------
 
 
 def add_book(session: Session, path: Path):

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from lift_reader.store.library import Library
-from lift_reader.workers import jobs
 from lift_reader.workers.background import Worker, run_in_background
 from lift_reader.workers.lane import ModelLane
+from lift_reader.workers.model_info import ModelInfo, tiny_model
 
 if TYPE_CHECKING:
     from lift_reader.core.workspace import Workspace
@@ -28,7 +28,7 @@ class Session(QObject):
     """Library now; Workspace and model when ready; the lanes jobs run in."""
 
     model_message = Signal(str)  # progress while the model loads ("Converting ...")
-    model_ready = Signal(object)  # jobs.ModelInfo
+    model_ready = Signal(object)  # ModelInfo
     model_failed = Signal(object)  # the exception
 
     def __init__(self, workspace: Workspace | None = None, *, model_ref: str | None = None,
@@ -44,7 +44,7 @@ class Session(QObject):
         # Books, covers, exports: short jobs beside the model lane.
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(3)
-        self.model_info: jobs.ModelInfo | None = None
+        self.model_info: ModelInfo | None = None
         self._model_job: Worker | None = None
 
     # --- the Workspace (worker threads only: it imports torch) -----------------
@@ -56,7 +56,7 @@ class Session(QObject):
 
                 self._workspace = Workspace(self.library, progress=self.model_message.emit, **self._model_args)
                 if self._tiny_model:
-                    self._workspace.use_model(jobs.tiny_model())
+                    self._workspace.use_model(tiny_model())
             return self._workspace
 
     # --- the model ---------------------------------------------------------------
@@ -68,10 +68,14 @@ class Session(QObject):
     def ensure_model(self) -> None:
         """Start loading the model in the lane, unless it is loaded or loading."""
         if self.model_info is None and self._model_job is None:
-            self._model_job = self.lane.submit(jobs.load_model, self, label="Loading the model",
+            self._model_job = self.lane.submit(self._load_model, label="Loading the model",
                                                on_done=self._on_model_loaded, on_error=self._on_model_failed)
 
-    def _on_model_loaded(self, info: jobs.ModelInfo) -> None:
+    def _load_model(self) -> ModelInfo:
+        """In the model lane: the first call of ``workspace()`` loads the model."""
+        return ModelInfo.of(self.workspace().lm)
+
+    def _on_model_loaded(self, info: ModelInfo) -> None:
         self._model_job = None
         self.model_info = info
         self.model_ready.emit(info)
