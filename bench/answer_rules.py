@@ -45,7 +45,6 @@ def words(text: str) -> int:
 
 
 def run(args) -> dict:
-    from lift_reader.cli_commands import _memorize_settings
     from lift_reader.core.ask.answering import prepare_answer
     from lift_reader.core.evaluation.conditions import ask_settings, condition
     from lift_reader.core.evaluation.dataset import load_question_set
@@ -53,10 +52,11 @@ def run(args) -> dict:
     from lift_reader.core.evaluation.metrics import best_over_references, token_f1
     from lift_reader.core.evaluation.runner import ensure_adapter
     from lift_reader.core.evaluation.scoring import PromptScorer, model_state
+    from lift_reader.core.memorize.settings import MemorizeSettings
     from lift_reader.core.workspace import Workspace
 
     ws = Workspace(progress=lambda m: print(m, file=sys.stderr))
-    settings = _memorize_settings(argparse.Namespace(), ws.lm.placement.device)
+    settings = MemorizeSettings.for_hardware(ws.lm.placement.device)  # the command line's, no flags given
     doc_ids = [d for d in (args.doc_ids or "").split(",") if d]
     docs = select_documents(load_question_set(args.questions), docs=args.docs, doc_ids=doc_ids or None)
     rows = []

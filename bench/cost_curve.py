@@ -143,7 +143,7 @@ def child(args) -> None:
     from lift_reader.core.text.book import BookText
     from lift_reader.core.ask.generation import SamplingSettings
     from lift_reader.core.memorize.settings import MemorizeSettings
-    from lift_reader.core.workspace import Workspace
+    from lift_reader.core.workspace import Workspace, run_to_end
 
     bc.apply_threads(args)
     (precision,) = bc.precisions(args.precision)
@@ -185,13 +185,10 @@ def child(args) -> None:
                                     "epochs": mem.epochs, "learning_rate": mem.learning_rate,
                                     "lora_rank": mem.lora_rank}
         t0 = time.perf_counter()
-        steps = 0
-        for event in ws.memorize(record, mem):
-            if event.kind == "step":
-                steps = event.step
+        outcome = run_to_end(ws.memorize(record, mem))
+        steps = outcome.steps
         out["memorize_s"] = time.perf_counter() - t0
-        outcome = ws.last_outcome
-        if outcome is None or not outcome.finished or outcome.adapter is None:
+        if not outcome.finished or outcome.adapter is None:
             raise SystemExit("memorize did not finish")
         out["steps"] = steps
         out["final_loss"] = outcome.final_loss

@@ -159,6 +159,7 @@ def app_nll(lm, ids: list[int]) -> float:
 
 def memorize_passage(ws, passage: str, work: Path, epochs: int, lr: float):
     from lift_reader.core.memorize.settings import MemorizeSettings
+    from lift_reader.core.workspace import run_to_end
 
     book = work / "ledger-passage.txt"
     book.write_text(passage, encoding="utf-8")
@@ -166,11 +167,13 @@ def memorize_passage(ws, passage: str, work: Path, epochs: int, lr: float):
     settings = MemorizeSettings.for_hardware(ws.lm.placement.device).with_changes(
         epochs=epochs, learning_rate=lr, segment_length=128, aux_tasks=False, study=False, checkpoint_minutes=0)
     started = time.perf_counter()
-    for event in ws.memorize(record, settings, adapter_name="interop-check passage"):
+    def show(event) -> None:
         if event.kind == "step" and event.step % 10 == 0:
             print(f"  step {event.step}/{event.total_steps} loss {event.loss:.3f}", flush=True)
+
+    outcome = run_to_end(ws.memorize(record, settings, adapter_name="interop-check passage"), show)
     print(f"memorized in {time.perf_counter() - started:.0f} s", flush=True)
-    return ws.last_outcome.adapter
+    return outcome.adapter
 
 
 def main() -> int:

@@ -94,14 +94,7 @@ def add_book(ws, path: Path):
     try:
         from lift_reader.core.text.documents import open_book  # noqa: F401  (import is the check)
     except ImportError:
-        from lift_reader.store.records import BookRecord
-
-        book = bc.plain_text_book(path)
-        ws._save_text_cache(book)
-        ws._books[book.content_hash] = book
-        record = BookRecord(content_hash=book.content_hash, path=str(Path(path).resolve()), title=book.title,
-                            format=book.format, pages=book.page_count, chars=len(book.text))
-        return ws.library.add_book(record), "plain-text fallback"
+        return ws.add_text(bc.plain_text_book(path), Path(path).resolve()), "plain-text fallback"
     return ws.add_book(path), "Workspace.add_book"
 
 

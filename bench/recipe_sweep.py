@@ -32,7 +32,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import bench_common as bc
-from lift_reader.cli_eval import recipe_flags
+from lift_reader.cli.recipe import recipe_flags
 from lift_reader.core.memorize.settings import MemorizeSettings
 
 QUESTIONS = bc.REPO.parent / "shared" / "data" / "loogle_shortdep_qa.jsonl"

@@ -36,7 +36,7 @@ WHEEL_MUST_HOLD = [
     "lift_reader/resources/samples/the-lighthouse-keepers-ledger.questions.json",
     "lift_reader/resources/icons/hicolor/scalable/apps/io.github.liftreader.LiftReader.svg",
     "lift_reader/resources/icons/hicolor/256x256/apps/io.github.liftreader.LiftReader.png",
-    "lift_reader/cli.py",
+    "lift_reader/cli/entry.py",
     "lift_reader/gui/app.py",
 ]
 

@@ -147,7 +147,7 @@ def transformers_model_modules() -> list[str]:
 
 
 def lift_reader_modules() -> list[str]:
-    """Every module of the app itself: cli_commands imports most of them inside functions."""
+    """Every module of the app itself: lift_reader.cli.commands imports most of them inside functions."""
     return module_names_under("lift_reader", keep=lambda stem: stem != "__main__")
 
 

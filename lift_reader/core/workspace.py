@@ -8,17 +8,23 @@ generators (memorize) or streams (ask) that the caller drives.
 
 from __future__ import annotations
 
+import random
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Generator, TypeVar
 
 from lift_reader.core.text.book import BookText
 from lift_reader.core.memorize import checkpoints as checkpoint_files
 from lift_reader.core.text.book_cache import cache_dir, load_book_text, save_book_text
 from lift_reader.core.cancel import CancelToken
 from lift_reader.core.memorize.distributed import SINGLE, Distributed
+from lift_reader.core.ask.conversation import (
+    SAVE_EVERY_S, AnswerChecked, AnswerRequest, AnswerStarted, conversation_turns,
+)
+from lift_reader.core.ask.modes import mode as ask_mode
+from lift_reader.core.ask.modes import without_adapter
 from lift_reader.core.ask.prompts import Turn
 from lift_reader.core.text.book_tokens import BookTokens, tokenize_book, tokenizer_fingerprint
 from lift_reader.core.memorize.settings import MemorizeSettings, job_key
@@ -68,7 +74,6 @@ class PausedRun:
 class Workspace:
     """Library + one loaded model: every user-level operation of LIFT Reader."""
 
-    last_outcome: MemorizeOutcome | None = None
     _step_breaks: StepBreaks | None = None  # the running memorize run's, while it runs
 
     def __init__(self, library: Library | None = None, *, model_ref: str | None = None,
@@ -218,10 +223,12 @@ class Workspace:
 
     def memorize(self, record: BookRecord, settings: MemorizeSettings, *, resume: bool = False,
                  cancel: CancelToken | None = None, adapter_name: str | None = None,
-                 dist: Distributed = SINGLE, step_breaks: StepBreaks | None = None) -> Iterator[TrainEvent]:
+                 dist: Distributed = SINGLE, step_breaks: StepBreaks | None = None,
+                 ) -> Generator[TrainEvent, None, MemorizeOutcome]:
         """Train, yielding progress; on completion save and register the adapter.
 
-        The outcome (adapter record, steps) is kept in ``self.last_outcome``.
+        Returns the run's MemorizeOutcome (the generator's value: ``outcome = yield from ...``,
+        or ``run_to_end``), finished or stopped.
         Under torchrun (``dist``) every rank trains and only rank 0 saves.
         With ``step_breaks`` the run pauses between steps for what is handed to
         it (the app's questions: ``ask`` sees ``training_pause`` then).
@@ -246,8 +253,7 @@ class Workspace:
                 record_throughput(self.lm, settings, speed)
                 adapter = self._save_adapter(record, job, adapter_name, time.perf_counter() - started)
                 checkpoint_files.remove_checkpoint(job.checkpoint_dir)
-            outcome = MemorizeOutcome(finished, adapter, job.state.step, job.total_steps, job.final_loss)
-            self.last_outcome = outcome
+            return MemorizeOutcome(finished, adapter, job.state.step, job.total_steps, job.final_loss)
 
     def _save_adapter(self, record: BookRecord, job: MemorizeJob, name: str | None, duration: float) -> AdapterRecord:
         from lift_reader.core.model.lora import drop_training_adapter, save_adapter_weights
@@ -420,6 +426,79 @@ class Workspace:
                 stream.adapter_read_past_page = page
             return stream
 
+    def answer(self, record: BookRecord, request: AnswerRequest, *,
+               cancel: CancelToken | None = None) -> Generator[AnswerStarted | str | AnswerChecked, None, str]:
+        """Answer ``request`` the one way the app and the CLI both do; returns the answer's text.
+
+        Yields an ``AnswerStarted`` (the saved row, the mode used, the pages shown, what to tell the
+        reader), the answer's text pieces, then, unless stopped, an ``AnswerChecked``.  An adapter
+        mode on a book with no adapter answers from the book text that mode shows anyway
+        (``modes.without_adapter``) and says so.  The exchange is saved in the library as it
+        streams (every ``SAVE_EVERY_S``: a crash keeps what was shown); a stopped answer stays marked
+        incomplete.  The model lock is held from choosing the adapter to the last piece; the
+        grounding check reads only the book's text, after it.
+        """
+        cancel = cancel or CancelToken()
+        library, book = self.library, record.content_hash
+        with self.model_lock:
+            mode, note = self._answer_mode(record, request)
+            history = request.history
+            if history is None:
+                history = conversation_turns(library.list_messages(book), before_id=request.regenerate_id)
+            settings = self._ask_settings(request, mode)
+            stream = self.ask(record, request.question, settings, history=list(history), cancel=cancel)
+            note = " ".join(filter(None, (note, stream.spoiler_notice)))
+            if request.regenerate_id is None:
+                library.add_message(book, "user", request.question, mode=mode)
+                message_id = library.add_message(book, "assistant", "", mode=mode, pages=stream.pages,
+                                                 complete=False)
+            else:
+                message_id = request.regenerate_id
+                library.update_message(message_id, "", False, pages=stream.pages)
+            yield AnswerStarted(message_id, mode, tuple(stream.pages), note)
+            saved_at = time.monotonic()
+            for piece in stream:
+                yield piece
+                if time.monotonic() - saved_at > SAVE_EVERY_S:
+                    library.update_message(message_id, stream.text, False)
+                    saved_at = time.monotonic()
+            text = stream.text.strip()
+            library.update_message(message_id, text, not cancel.cancelled)
+        if not cancel.cancelled:
+            yield AnswerChecked(stream.check())
+        return text
+
+    def _answer_mode(self, record: BookRecord, request: AnswerRequest) -> tuple[str, str]:
+        """(the mode that answers ``request``, what to tell the reader about it)."""
+        asked = ask_mode(request.mode)
+        if not asked.uses_adapter:
+            return asked.name, ""
+        note, pause = "", self.training_pause  # set while a memorize run pauses between two steps for it
+        if pause is not None:
+            page = _page_limit(record, request.up_to_page)
+            note, has_adapter = pause.note(record.content_hash, page), pause.adapter_for(record.content_hash, page)
+        else:
+            has_adapter = self.adapter_for(record, request.up_to_page)
+        if has_adapter is not None:
+            return asked.name, note
+        fallback = without_adapter(asked.name)
+        return fallback.name, note or (f"This book is not memorized yet: the answer uses only {fallback.shows} "
+                                       f"({fallback.label}).")
+
+    def _ask_settings(self, request: AnswerRequest, mode: str) -> AskSettings:
+        """The request's AskSettings: the hardware's context budget unless it names one; greedy unless it
+        samples or regenerates (a regenerated answer would repeat the greedy one word for word)."""
+        from lift_reader.core.ask.answering import AskSettings
+        from lift_reader.core.ask.generation import SamplingSettings
+
+        regenerating = request.regenerate_id is not None
+        seed = request.seed if request.seed is not None or not regenerating else random.randrange(2**31)
+        sampling = SamplingSettings(greedy=not (request.sample or regenerating), temperature=request.temperature,
+                                    max_new_tokens=request.max_new_tokens, seed=seed)
+        hardware = AskSettings.for_hardware(self.lm.placement.device)
+        context = request.context_tokens if request.context_tokens is not None else hardware.context_tokens
+        return replace(hardware, mode=mode, context_tokens=context, sampling=sampling, up_to_page=request.up_to_page)
+
     # --- adapters --------------------------------------------------------------
 
     def rename_adapter(self, old: str, new: str) -> AdapterRecord:
@@ -456,6 +535,20 @@ class Workspace:
         if self.library.get_book(meta.book_hash) is not None and self.library.active_adapter(meta.book_hash) is None:
             self.library.set_active_adapter(meta.book_hash, meta.name)
         return record
+
+
+Event = TypeVar("Event")
+Result = TypeVar("Result")
+
+
+def run_to_end(events: Generator[Event, None, Result], on_event: Callable[[Event], None] = lambda event: None) -> Result:
+    """Hand each of ``events`` to ``on_event``; the generator's return value (``Workspace.memorize``'s outcome)."""
+    while True:
+        try:
+            event = next(events)
+        except StopIteration as end:
+            return end.value
+        on_event(event)
 
 
 def _page_limit(record: BookRecord, page: int | None) -> int | None:

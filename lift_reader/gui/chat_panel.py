@@ -16,7 +16,8 @@ from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QTextBrowser, QVBoxLayout, QWidget,
 )
 
-from lift_reader.core.ask.modes import MODE_LABELS
+from lift_reader.core.ask.modes import MODE_LABELS, without_adapter
+from lift_reader.core.ask.modes import mode as ask_mode
 from lift_reader.gui.chat_modes import mode_help
 from lift_reader.gui.chat_transcript import ChatEntry, Transcript
 from lift_reader.gui.errors import show_error, user_message
@@ -144,11 +145,12 @@ class ChatPanel(QWidget):
     def _update_notice(self) -> None:
         if self.record is None:
             self.notice.setText("Open a book to chat about it.")
-        elif self.mode.startswith("lift") and self.session.lane.memorizing(self.record.content_hash):
+        elif ask_mode(self.mode).uses_adapter and self.session.lane.memorizing(self.record.content_hash):
             self.notice.setText("This book is being memorized: a question is answered between two of its steps, "
                                 "with the adapter as it stands.")
-        elif not self.record.active_adapter and self.mode.startswith("lift"):
-            shown = "passages found for each question" if self.mode.endswith("rag") else "its opening and ending"
+        elif not self.record.active_adapter and ask_mode(self.mode).uses_adapter:
+            retrieves = without_adapter(self.mode).uses_retrieval
+            shown = "passages found for each question" if retrieves else "its opening and ending"
             self.notice.setText(f"This book is not memorized yet: answers use {shown} only. "
                                 "Memorize it for answers about the whole book.")
         else:

@@ -142,7 +142,7 @@ def test_recipe_sweep_variants_spell_out_their_settings_and_reuse_matching_score
     import recipe_sweep as rs
 
     from lift_reader.cli import build_parser
-    from lift_reader.cli_commands import _memorize_settings
+    from lift_reader.cli.recipe import memorize_settings as _memorize_settings
 
     default = rs.recipe({})
     assert default == rs.DEFAULT_RECIPE

@@ -1,6 +1,6 @@
 """`ask` and `chat` print the answer's evidence quote and page, and what the book does not hold."""
 
-from lift_reader.cli_commands import _print_grounding
+from lift_reader.cli.commands import _print_grounding
 from lift_reader.core.text.book import BookText
 from lift_reader.core.ask.evidence import find_evidence
 from lift_reader.core.ask.grounding import check_answer

@@ -274,7 +274,7 @@ def test_library_chatter_is_kept_below_warnings():
     """Loading a model must not print library warnings a reader cannot act on."""
     import logging
 
-    from lift_reader.cli import _quiet_libraries
+    from lift_reader.cli.entry import _quiet_libraries
 
     names = ("bitsandbytes", "kernels._internals.hf_hub")
     before = {name: logging.getLogger(name.split(".")[0]).level for name in names}

@@ -28,7 +28,8 @@ def eval_inputs(tmp_path) -> tuple[Path, Path]:
 
 
 def _eval(model: Path, questions: Path, out: Path, *extra: str) -> int:
-    from lift_reader.cli import STOP_SIGNALS, main
+    from lift_reader.cli import main
+    from lift_reader.cli.common import STOP_SIGNALS
 
     handlers = {s: signal.getsignal(s) for s in STOP_SIGNALS}
     try:  # in-process: a subprocess would spend most of its time importing torch

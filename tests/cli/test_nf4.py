@@ -73,15 +73,17 @@ def test_nf4_memorize_save_then_reload_attach_and_answer(nf4_folder, short_book)
     from lift_reader.core.ask.answering import AskSettings
     from lift_reader.core.ask.generation import SamplingSettings
     from lift_reader.core.memorize.settings import MemorizeSettings
+    from lift_reader.core.workspace import run_to_end
 
     ws = _nf4_workspace(nf4_folder)
     record = ws.add_book(short_book)
     settings = MemorizeSettings.for_hardware("cpu").with_changes(segment_length=64, learning_rate=0.01)
-    events = list(ws.memorize(record, settings))
+    events: list = []
+    outcome = run_to_end(ws.memorize(record, settings), events.append)
     assert events[-1].kind == "done"
     losses = [e.loss for e in events if e.kind == "step"]
     assert np.mean(losses[-5:]) < np.mean(losses[:5])  # it learned through the 4-bit base
-    saved = ws.last_outcome.adapter
+    saved = outcome.adapter
 
     again = _nf4_workspace(nf4_folder)  # a fresh 4-bit base, as after a restart
     record = again.find_book(short_book)

@@ -85,7 +85,7 @@ def test_the_runs_setting_forces_compiling_unless_the_environment_does(monkeypat
 
 def test_the_compile_flag_reaches_the_settings():
     from lift_reader.cli import build_parser
-    from lift_reader.cli_commands import _memorize_settings
+    from lift_reader.cli.recipe import memorize_settings as _memorize_settings
 
     args = build_parser().parse_args(["memorize", "book.txt", "--compile", "off"])
     assert _memorize_settings(args, "cpu").compile == "off"

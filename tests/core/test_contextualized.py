@@ -6,6 +6,7 @@ import torch
 from lift_reader.core.memorize.contextualized import SegmentPrefixes
 from lift_reader.core.memorize.settings import MemorizeSettings, job_key
 from lift_reader.core.memorize.training import MemorizeJob
+from lift_reader.core.workspace import run_to_end
 
 
 def _prefixes(tiny_lm, tokens, seed=0):
@@ -66,9 +67,10 @@ def test_memorize_contextualized_trains_a_different_adapter(ferry_book):
     for contextualized in (False, True):
         settings = MemorizeSettings(segment_length=48, epochs=1, checkpoint_every=1000,
                                     contextualized=contextualized)
-        events = list(ws.memorize(record, settings, adapter_name=f"ctx {contextualized}"))
+        events: list = []
+        outcome = run_to_end(ws.memorize(record, settings, adapter_name=f"ctx {contextualized}"), events.append)
         assert events[-1].kind == "done"
         assert events[-1].loss is not None and np.isfinite(events[-1].loss)
         assert ws.adapter_trained_with(record, settings) is not None
-        weights[contextualized] = ws.last_outcome
+        weights[contextualized] = outcome
     assert weights[False].adapter.path != weights[True].adapter.path

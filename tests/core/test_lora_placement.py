@@ -48,8 +48,8 @@ def test_settings_without_lora_layers_keep_their_training_key():
 
 def test_the_cli_flag_sets_the_share_and_the_eval_command_repeats_it():
     from lift_reader.cli import build_parser
-    from lift_reader.cli_commands import _memorize_settings
-    from lift_reader.cli_eval import recipe_flags
+    from lift_reader.cli.recipe import memorize_settings as _memorize_settings
+    from lift_reader.cli.recipe import recipe_flags
 
     args = build_parser().parse_args(["memorize", "book.txt", "--lora-layers", "0.5"])
     settings = _memorize_settings(args, "cpu")

@@ -7,7 +7,7 @@ import signal
 from pathlib import Path
 
 from lift_reader.cli import build_parser
-from lift_reader.cli_eval import CONDITION_NAMES, reproducing_command
+from lift_reader.cli.eval import CONDITION_NAMES, reproducing_command
 
 SAMPLE_STORY = Path(__file__).resolve().parents[2] / "resources" / "samples" / "the-lighthouse-keepers-ledger.txt"
 
@@ -36,7 +36,7 @@ def test_the_reproducing_command_spells_out_the_memorize_recipe():
     assert command.endswith("--epochs 3 --lr 0.0001 --segment-length 256 --rank 16 --target-modules all-linear "
                             "--aux --aux-per-1k 2 --contextualized --out out")
     again = build_parser().parse_args(command.split()[1:])
-    from lift_reader.cli_commands import _memorize_settings
+    from lift_reader.cli.recipe import memorize_settings as _memorize_settings
 
     assert _memorize_settings(again, "cpu") == recipe  # the command gives back the same recipe
 

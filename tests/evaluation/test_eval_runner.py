@@ -48,7 +48,7 @@ def test_every_condition_scores_adapters_are_memorized_once_and_runs_resume(tiny
 
     def counting_memorize(self, record, *args, **kwargs):
         memorized.append(record.content_hash)
-        yield from original(self, record, *args, **kwargs)
+        return (yield from original(self, record, *args, **kwargs))  # the run's outcome
 
     monkeypatch.setattr(Workspace, "memorize", counting_memorize)
     config = EvalConfig(context_tokens=160, max_new_tokens=6, memorize=FAST_MEMORIZE, resamples=100)

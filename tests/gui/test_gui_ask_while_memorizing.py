@@ -21,10 +21,18 @@ def _waiting_at(memorize, kind: str, step: int | None, asked: threading.Event):
     """``memorize`` whose run, once it reports ``kind`` (at ``step``), waits until the test has asked."""
 
     def waiting(*args, **kwargs):
-        for event in memorize(*args, **kwargs):
-            yield event
+        def wait_after(event):
             if event.kind == kind and step in (None, event.step):
                 assert asked.wait(30), "the test did not ask within 30 s"
+
+        events = memorize(*args, **kwargs)
+        while True:  # yield each event, then return the run's outcome (Workspace.memorize's value)
+            try:
+                event = next(events)
+            except StopIteration as end:
+                return end.value
+            yield event
+            wait_after(event)
 
     return waiting
 

@@ -214,7 +214,7 @@ def test_module_walks_cover_the_embedded_model_and_the_app():
     assert not left_out
     assert all(module_exists(m) for m in list(models)[::50])
     app = set(bundle.lift_reader_modules())
-    assert {"lift_reader", "lift_reader.cli_commands", "lift_reader.gui.app", "lift_reader.core.model.model_source"} <= app
+    assert {"lift_reader", "lift_reader.cli.commands", "lift_reader.gui.app", "lift_reader.core.model.model_source"} <= app
     assert "lift_reader.__main__" not in app
 
 
@@ -292,7 +292,7 @@ def test_wheel_carries_every_resource_inside_the_package(wheel_names):
 
 
 def test_wheel_has_the_command_and_no_tests_or_packaging_files(wheel, wheel_names):
-    assert "lift_reader/cli.py" in wheel_names and "lift_reader/gui/app.py" in wheel_names
+    assert "lift_reader/cli/entry.py" in wheel_names and "lift_reader/gui/app.py" in wheel_names
     assert not [n for n in wheel_names if n.startswith(("tests/", "packaging/", "bench/"))]
     entry_points = f"lift_reader-{__version__}.dist-info/entry_points.txt"
     text = zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -1,11 +1,11 @@
 """Ask: answer a question about a book with the adapted model and a truncated context.
 
-Modes, as in the method:
+Modes (``modes.py`` has each one's facts):
 - ``icl``: the base model (adapter off) with the head and tail of the book;
 - ``lift``: the adapter alone, no book text in the prompt;
-- ``lift+icl`` (default): the adapter plus the head-and-tail context;
+- ``lift+icl``: the adapter plus the head-and-tail context (the method's LIFT+ICL);
 - ``rag``: the base model with the passages most relevant to the question;
-- ``lift+rag``: the adapter plus those passages (``retrieval.py``).
+- ``lift+rag`` (the app's default, ``modes.DEFAULT_MODE``): the adapter plus those passages (``retrieval.py``).
 
 ``prepare_answer()`` builds the prompt and says which pages it holds;
 iterating the returned ``AnswerStream`` yields the answer's text pieces.
@@ -26,20 +26,26 @@ from lift_reader.core.ask.evidence import find_evidence
 from lift_reader.core.ask.generation import SamplingSettings, stream_tokens
 from lift_reader.core.ask.grounding import Grounding, check_answer
 from lift_reader.core.model.models import LoadedModel
-from lift_reader.core.ask.modes import DEFAULT_MODE, MODES
+from lift_reader.core.ask.modes import DEFAULT_MODE
+from lift_reader.core.ask.modes import mode as ask_mode
 from lift_reader.core.ask.prompts import Turn, encode_prompt, encode_prompt_parts, stop_strings_for
 from lift_reader.core.text.book_tokens import BookTokens
 from lift_reader.errors import BadInputError
 
 RETRIEVAL_METHODS = ("bm25", "hybrid")
 
+CPU_CONTEXT_TOKENS = 1024
+"""Book tokens in the prompt on the CPU: prompt processing, not the window, is what limits there."""
+CUDA_CONTEXT_TOKENS = 7800
+"""On CUDA: the method authors' window (3,900 head + 3,900 tail tokens)."""
+
 
 @dataclass(frozen=True)
 class AskSettings:
     mode: str = DEFAULT_MODE
-    """lift+icl (adapter + truncated context), icl (context only), lift (adapter only),
-    rag (retrieved passages only) or lift+rag (adapter + retrieved passages)."""
-    context_tokens: int = 1024
+    """lift+rag (adapter + retrieved passages), rag (retrieved passages only), lift+icl (adapter +
+    truncated context), icl (context only) or lift (adapter only)."""
+    context_tokens: int = CPU_CONTEXT_TOKENS
     """Book tokens in the prompt (head + tail, or retrieved passages); capped by the model's window."""
     history_turns: int = 4
     """Earlier exchanges kept in the prompt, newest first, as long as they fit."""
@@ -52,8 +58,7 @@ class AskSettings:
     """Where answers end and the loop guard; None: the mode's rule (``answer_rule.rule_for_mode``)."""
 
     def __post_init__(self):
-        if self.mode not in MODES:
-            raise BadInputError(f"unknown mode {self.mode!r}; choose one of {', '.join(MODES)}")
+        ask_mode(self.mode)  # an unknown mode is bad input
         if self.retrieval not in RETRIEVAL_METHODS:
             raise BadInputError(f"unknown retrieval {self.retrieval!r}; choose one of {', '.join(RETRIEVAL_METHODS)}")
         if self.context_tokens < 0:
@@ -61,21 +66,26 @@ class AskSettings:
         if self.up_to_page is not None and self.up_to_page < 1:
             raise BadInputError("up_to_page must be a page number (1 or more)")
 
+    @classmethod
+    def for_hardware(cls, device: str) -> "AskSettings":
+        """The app's settings on ``device``: the context budget of its device class (CUDA or CPU)."""
+        return cls(context_tokens=CUDA_CONTEXT_TOKENS if device.startswith("cuda") else CPU_CONTEXT_TOKENS)
+
     @property
     def rule(self) -> AnswerRule:
         return self.answer_rule if self.answer_rule is not None else rule_for_mode(self.mode)
 
     @property
     def uses_adapter(self) -> bool:
-        return self.mode.startswith("lift")
+        return ask_mode(self.mode).uses_adapter
 
     @property
     def uses_context(self) -> bool:
-        return self.mode != "lift"
+        return ask_mode(self.mode).uses_context
 
     @property
     def uses_retrieval(self) -> bool:
-        return self.mode.endswith("rag")
+        return ask_mode(self.mode).uses_retrieval
 
 
 @dataclass

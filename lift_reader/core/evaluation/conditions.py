@@ -6,9 +6,9 @@ condition  model                    book text in the prompt
 closed     base                     none
 icl        base                     head + tail (the context budget)
 lift       base + adapter           none
-lift+icl   base + adapter           head + tail (the app's default mode)
+lift+icl   base + adapter           head + tail
 rag        base                     retrieved passages (same budget)
-lift+rag   base + adapter           retrieved passages
+lift+rag   base + adapter           retrieved passages (the app's default mode)
 full       base                     the whole book, if it fits the window
 =========  =======================  ====================================
 
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from lift_reader.core.ask.answering import AskSettings
 from lift_reader.core.ask.generation import SamplingSettings
+from lift_reader.core.ask.modes import mode as ask_mode
 from lift_reader.errors import BadInputError
 
 APP_DEFAULT_MODE = AskSettings().mode
@@ -36,12 +37,12 @@ class Condition:
 
     @property
     def uses_adapter(self) -> bool:
-        return self.mode.startswith("lift")
+        return ask_mode(self.mode).uses_adapter
 
     @property
     def question_dependent_context(self) -> bool:
         """Retrieved context changes with the question; head + tail does not."""
-        return self.mode.endswith("rag")
+        return ask_mode(self.mode).uses_retrieval
 
 
 _CONDITIONS = {

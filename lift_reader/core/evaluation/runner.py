@@ -31,6 +31,7 @@ from lift_reader.core.evaluation.dataset import EvalDocument
 from lift_reader.core.evaluation.item_scores import score_item
 from lift_reader.core.evaluation.scoring import BaselineScorer, common_prefix_length, encode, model_state
 from lift_reader.core.memorize.settings import MemorizeSettings, job_key
+from lift_reader.core.workspace import run_to_end
 from lift_reader.errors import BadInputError, LiftReaderError
 from lift_reader.store.atomic import atomic_write_json
 
@@ -208,8 +209,9 @@ def ensure_adapter(ws, record, settings: MemorizeSettings, *, cancel=None,
     key = job_key(record.content_hash, lm.identity.fingerprint, settings)
     name = f"eval {record.content_hash[:10]} {key[:8]}"
     bar = None
-    for event in ws.memorize(record, settings, resume=ws.has_checkpoint(record, settings), cancel=cancel,
-                             adapter_name=name):
+
+    def show(event) -> None:
+        nonlocal bar
         if bar is None:
             bar = _progress_bar(event.total_steps, show_progress, "memorizing", "step")
             bar.update(event.step)
@@ -221,10 +223,12 @@ def ensure_adapter(ws, record, settings: MemorizeSettings, *, cancel=None,
         elif event.kind == "start":  # the steps' rate starts now, not with the study stage's reading
             bar.reset(total=event.total_steps)
             bar.update(event.step)
+
+    outcome = run_to_end(ws.memorize(record, settings, resume=ws.has_checkpoint(record, settings), cancel=cancel,
+                                     adapter_name=name), show)
     if bar is not None:
         bar.close()
-    outcome = ws.last_outcome
-    if outcome is None or not outcome.finished or outcome.adapter is None:
+    if not outcome.finished or outcome.adapter is None:
         raise EvalStopped("stopped while memorizing; run the same command again to resume from the checkpoint")
     return outcome.adapter.name, _adapter_info(read_meta(outcome.adapter.path), reused=False)
 

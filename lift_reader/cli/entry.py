@@ -1,4 +1,8 @@
-"""The ``lift-reader`` command: everything the app does, from a terminal.
+"""The ``lift-reader`` command's parser and entry point: everything the app does, from a terminal.
+
+What each command does lives in ``commands`` (adding, asking, adapters, ...), ``memorize``
+(memorize and batch) and ``eval``; ``common`` holds what they share and ``recipe`` the memorize
+recipe's flags.  Building the parser imports no torch.
 
 Exit codes: 0 done, 1 a failure (model, disk, ...), 2 bad input (a file
 that is not a book, an unknown adapter, a bad option), 130 stopped by
@@ -8,25 +12,16 @@ Ctrl-C (a memorize run saves a checkpoint first: resume with --resume).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
-import signal
 import sys
 from pathlib import Path
 
 from lift_reader import __version__
-from lift_reader.cli_eval import add_recipe_options
+from lift_reader.cli.common import EXIT_INTERRUPTED, positive_int
+from lift_reader.cli.eval import add_eval_parser
+from lift_reader.cli.recipe import add_memorize_options
 from lift_reader.core.ask.modes import DEFAULT_MODE, MODES
 from lift_reader.errors import LiftReaderError, PasswordRequiredError
-
-EXIT_INTERRUPTED = 130
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,9 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("memorize", help="fine-tune an adapter on a whole book (LIFT); runs under torchrun too")
     book_arg(p)
-    _memorize_options(p)
+    add_memorize_options(p)
     p.add_argument("--name", help="name of the saved adapter (default: the book's title)")
-    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint of the same run")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the book's paused run (from the app or the command line) with the settings saved "
+                        "in its checkpoint; flags given must agree with them")
     p.add_argument("--estimate", action="store_true", help="print the estimate and stop")
 
     p = sub.add_parser("batch", help="memorize every book in folders or lists, skipping those already done")
@@ -64,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a text file with one book path per line (# comments allowed); may be repeated")
     p.add_argument("--recursive", action="store_true", help="also look in subfolders")
     p.add_argument("--dry-run", action="store_true", help="only say what would be memorized or skipped")
-    _memorize_options(p)
+    add_memorize_options(p)
 
     p = sub.add_parser("ask", help="ask one question about a book")
     book_arg(p)
@@ -106,8 +103,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("doctor", help="what this machine has and what the app will use")
     p = sub.add_parser("demo", help="memorize the sample story and answer questions about it")
     p.add_argument("--questions", type=int, default=4, help="how many sample questions to ask")
-    from lift_reader.cli_eval import add_eval_parser  # the eval command lives in its own module
-
     add_eval_parser(sub)
     p = sub.add_parser("gui", help="open the desktop app")
     p.add_argument("book", nargs="?", type=Path, help="a book to open (what a file manager passes)")
@@ -116,41 +111,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _memorize_options(p: argparse.ArgumentParser) -> None:
-    """Training settings shared by memorize and batch (unset ones take the hardware's defaults)."""
-    p.add_argument("--epochs", type=_positive_int)
-    p.add_argument("--segment-length", type=_positive_int, help="tokens per segment (l)")
-    p.add_argument("--stride", type=_positive_int, help="tokens between segment starts (s; default 3/8 l)")
-    p.add_argument("--lr", type=float, dest="learning_rate", help="peak learning rate")
-    p.add_argument("--rank", type=_positive_int, dest="lora_rank", help="LoRA rank")
-    p.add_argument("--alpha", type=_positive_int, dest="lora_alpha", help="LoRA alpha")
-    p.add_argument("--dropout", type=float, dest="lora_dropout", help="LoRA dropout")
-    p.add_argument("--micro-batch", type=_positive_int, dest="micro_batch_size", help="segments per forward pass")
-    p.add_argument("--grad-accum", type=_positive_int, dest="grad_accum_steps", help="micro-batches per optimizer step (under torchrun: default, the number of processes)")
-    p.add_argument("--schedule", choices=["cosine", "linear", "constant"])
-    p.add_argument("--warmup", type=float, dest="warmup_ratio", help="fraction of steps for warm-up")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--checkpoint-every", type=_positive_int, help="optimizer steps between checkpoints")
-    p.add_argument("--checkpoint-minutes", type=float,
-                   help="minutes of training between checkpoints as well (default 2.5; 0: by steps only)")
-    p.add_argument("--compile", choices=["auto", "on", "off"],
-                   help="torch.compile the model for this run (default auto: runs of 300,000 tokens or more)")
-    add_recipe_options(p)
-    p.add_argument("--aux-weight", type=float, help="weight gamma of the auxiliary loss")
-    p.add_argument("--up-to-page", type=_positive_int, help="spoiler-safe: memorize only up to this page")
-
-
 def _ask_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", default=DEFAULT_MODE, choices=MODES,
                    help=f"lift+icl: adapter + head/tail of the book; icl: no adapter; lift: no context; "
                         f"rag / lift+rag: passages retrieved for the question instead of head/tail "
-                        f"(default: {DEFAULT_MODE})")
+                        f"(default: {DEFAULT_MODE}); a book not memorized yet answers without the adapter "
+                        f"(icl or rag) and says so")
     p.add_argument("--context-tokens", type=int, default=None, help="book tokens in the prompt (head + tail)")
-    p.add_argument("--max-new-tokens", type=_positive_int, default=200)
+    p.add_argument("--max-new-tokens", type=positive_int, default=200)
     p.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
     p.add_argument("--temperature", type=float, default=0.7)
     p.add_argument("--seed", type=int, default=None, help="seed for --sample")
-    p.add_argument("--up-to-page", type=_positive_int, default=None,
+    p.add_argument("--up-to-page", type=positive_int, default=None,
                    help="spoiler-safe: the book text in the prompt ends with this page (says so when the "
                         "adapter has read further)")
 
@@ -164,10 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    from lift_reader import cli_commands
+    from lift_reader.cli.commands import COMMANDS
 
     try:
-        return getattr(cli_commands, f"cmd_{args.command}")(args)
+        return COMMANDS[args.command](args)
     except PasswordRequiredError as err:
         print(f"error: {_one_line(err)} (use --password)", file=sys.stderr)
         return err.exit_code
@@ -205,23 +177,6 @@ def _quiet_libraries() -> None:
         hf_logging.disable_progress_bar()
     except Exception:
         pass
-
-
-# Ctrl-C, `kill`, a logout or shutdown (SIGTERM), a closed terminal (SIGHUP): all stop cleanly.
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
-
-
-def install_sigint_cancel(cancel) -> None:
-    """The first stop signal asks the running job to stop cleanly (it saves a checkpoint); a second one aborts."""
-    def handler(signum, frame):
-        if cancel.cancelled:
-            raise KeyboardInterrupt
-        with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
-            print("\nstopping after this step (Ctrl-C again to abort)...", file=sys.stderr)
-        cancel.cancel()
-
-    for signum in STOP_SIGNALS:
-        signal.signal(signum, handler)
 
 
 __all__ = ["main", "build_parser"]
