@@ -120,6 +120,11 @@ class LibraryPanel(QWidget):
         content_hash = self.current_hash()
         return self.records.get(content_hash) if content_hash else None
 
+    def follow_current_book(self, record: BookRecord | None) -> None:
+        """The session's current book changed: mark it here (None: keep the list as it is)."""
+        if record is not None:
+            self.select(record.content_hash)
+
     def select(self, content_hash: str) -> None:
         """Mark a book as current without announcing it (the window is already showing it)."""
         item = self._item(content_hash)

@@ -38,7 +38,7 @@ class MainWindow(QMainWindow):
     def __init__(self, session: Session, prefs: Preferences):
         super().__init__()
         self.session, self.prefs = session, prefs
-        self.record: BookRecord | None = None
+        session.set_current_book(None)  # a new window shows no book until one is opened
         self.setWindowTitle("LIFT Reader")
         self.setAcceptDrops(True)
         self.queue = MemorizeQueue(session, self)
@@ -56,6 +56,7 @@ class MainWindow(QMainWindow):
         self._offer_resume = True  # the first paused runs found are those of earlier starts: offered once
         self._ask_before_quit = True  # False once a stop signal quits (quit_for_signal)
         self._save_page_timer = QTimer(self, singleShot=True, interval=_SAVE_PAGE_MS, timeout=self._save_page)
+        self._following = False  # the parts follow the session's library and current book (_follow_session)
 
         left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(self.library_panel)
@@ -78,7 +79,30 @@ class MainWindow(QMainWindow):
         self._connect()
         self._restore_layout()
 
+    @property
+    def record(self) -> BookRecord | None:
+        """The book shown: the session's current book."""
+        return self.session.current_book
+
+    def _follow_session(self, follow: bool) -> None:
+        """While the window is open its parts show the session's library and current book; a closed one
+        stops following (the next start of the app builds a new window on the same session in tests)."""
+        if follow == self._following:
+            return
+        self._following = follow
+        s = self.session
+        for signal, slot in ((s.library_changed, self.library_panel.refresh),
+                             (s.current_book_changed, self.library_panel.follow_current_book),
+                             (s.current_book_changed, self.memorize_panel.show_book),
+                             (s.current_book_changed, self.chat_panel.show_book),
+                             (s.current_book_changed, self._on_current_book_changed)):
+            if follow:
+                signal.connect(slot)
+            else:
+                signal.disconnect(slot)
+
     def _connect(self) -> None:
+        self._follow_session(True)
         self.library_panel.book_selected.connect(self.show_record)
         self.library_panel.add_requested.connect(self.open_dialog)
         self.library_panel.remove_requested.connect(self.remove_book)
@@ -121,7 +145,7 @@ class MainWindow(QMainWindow):
         self.prefs.add_recent_file(str(path.resolve()))
         self.menus.refresh_recent()
         self.status.show_message(f"Opened “{record.title}”", 4000)
-        self.library_panel.refresh(select_hash=record.content_hash)
+        self.session.library_updated(record.content_hash)
         self.show_record(record)
 
     def show_last_book(self) -> bool:
@@ -136,18 +160,16 @@ class MainWindow(QMainWindow):
         if self.record is not None and self.record.content_hash != record.content_hash:
             self._save_page()
         self.session.library.touch_book(record.content_hash)  # read last: shown first next time
-        record = self.session.library.get_book(record.content_hash) or record  # fresh last page, adapter
-        self.record = record
-        self.setWindowTitle(f"{record.title} — LIFT Reader")
-        self.library_panel.select(record.content_hash)
+        self.session.set_current_book(record)  # the title, the library list, Memorize and Chat follow
+        record = self.record  # read fresh: its last page
+        # The reader opens the file here, not on every current_book_changed: a book read again after a run
+        # saved its adapter keeps its page.
         try:
             self.reader.show_book(record)
         except Exception as err:  # a moved or damaged file: the chat and adapters still work from the cached text
             self.reader.close_book()
             show_error(self, err, f"Cannot show “{record.title}”")
         self.toc_panel.show_entries(None)
-        self.memorize_panel.show_book(record)
-        self.chat_panel.show_book(record)
         self._on_reading_page_changed(self.reader.page if self.reader.record is not None else record.last_page)
         self.session.book_job(jobs.load_book_text, record, label="Reading the book", owner=self,
                               on_done=self._on_book_text_loaded,
@@ -178,17 +200,15 @@ class MainWindow(QMainWindow):
             "The file stays where it is, and its adapters stay in the adapters manager.")
         if answer != QMessageBox.StandardButton.Yes:
             return
-        self.session.library.remove_book(record.content_hash)
-        if self.record is not None and self.record.content_hash == record.content_hash:
-            self.record = None
-            self.reader.close_book()
-            self.toc_panel.show_entries(None)
-            self.memorize_panel.show_book(None)
-            self.chat_panel.show_book(None)
-            self.setWindowTitle("LIFT Reader")
-        self.library_panel.refresh()
+        self.session.remove_book(record.content_hash)
 
     # --- reacting to the parts -------------------------------------------------------------
+
+    def _on_current_book_changed(self, record: BookRecord | None) -> None:
+        self.setWindowTitle(f"{record.title} — LIFT Reader" if record is not None else "LIFT Reader")
+        if record is None:
+            self.reader.close_book()
+            self.toc_panel.show_entries(None)
 
     def _on_ask_about(self, passage: str) -> None:
         self.tabs.setCurrentWidget(self.chat_panel)
@@ -233,14 +253,10 @@ class MainWindow(QMainWindow):
         return f"“{record.title}”" if record is not None else "The book"
 
     def _on_memorize_done(self, content_hash: str, outcome) -> None:
-        self.library_panel.refresh()
+        self.session.library_updated(content_hash)  # its new adapter: in the list, Memorize and Chat
         name = outcome.adapter.name if outcome.adapter else "?"
         self.notifier.notify("Memorized", f"{self._title_of(content_hash)} is memorized (adapter “{name}”). "
                                           "Ask away in the Chat tab.")
-        if self.record is not None and self.record.content_hash == content_hash:
-            self.record = self.session.library.get_book(content_hash) or self.record
-            self.memorize_panel.show_book(self.record)
-            self.chat_panel.show_book(self.record)
 
     def _on_memorize_failed(self, content_hash: str, err: Exception) -> None:
         # The reader may be in another window by now: the desktop hears of it too, then the dialog says why.
@@ -250,16 +266,6 @@ class MainWindow(QMainWindow):
 
     def _on_model_failed(self, err: Exception) -> None:
         show_error(self, err, "The model could not be loaded")
-
-    def refresh_books(self) -> None:
-        """After adapters changed elsewhere (the adapters manager)."""
-        self.library_panel.refresh()
-        if self.record is not None:
-            fresh = self.session.library.get_book(self.record.content_hash)
-            if fresh is not None:
-                self.record = fresh
-                self.memorize_panel.show_book(fresh)
-                self.chat_panel.show_book(fresh)
 
     # --- drag and drop, layout, closing ------------------------------------------------------
 
@@ -299,4 +305,5 @@ class MainWindow(QMainWindow):
         self.chat_panel.stop()
         self._save_page()
         self.prefs.set_window_state(self.saveGeometry(), self.splitter.saveState())
+        self._follow_session(False)
         event.accept()

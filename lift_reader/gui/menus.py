@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
+from PySide6.QtWidgets import QFileDialog, QMenu, QMenuBar, QTabWidget, QWidget
 
+from lift_reader.gui.chat_panel import ChatPanel
 from lift_reader.gui.file_dialogs import remember_folder, start_folder
+from lift_reader.gui.library_panel import LibraryPanel
 from lift_reader.gui.preferences import Preferences
-
-if TYPE_CHECKING:
-    from lift_reader.gui.main_window import MainWindow
+from lift_reader.gui.reader.reader_widget import ReaderWidget
+from lift_reader.store.records import BookRecord
+from lift_reader.workers.session import Session
 
 K = QKeySequence.StandardKey
 
@@ -31,10 +33,29 @@ def open_book_dialog(parent: QWidget, prefs: Preferences) -> list[str]:
     return paths
 
 
+class MenuWindow(Protocol):
+    """What the menus use of the main window (a protocol, so that main_window.py imports this module and
+    not the other way round)."""
+
+    session: Session
+    prefs: Preferences
+    reader: ReaderWidget
+    library_panel: LibraryPanel
+    memorize_panel: QWidget
+    chat_panel: ChatPanel
+    tabs: QTabWidget
+
+    def menuBar(self) -> QMenuBar: ...
+    def close(self) -> bool: ...
+    def open_dialog(self) -> None: ...
+    def open_path(self, path: str | Path) -> None: ...
+    def remove_book(self, record: BookRecord) -> None: ...
+
+
 class Menus:
     """Builds the menu bar; keeps what changes later (Open Recent)."""
 
-    def __init__(self, window: MainWindow):
+    def __init__(self, window: MenuWindow):
         self.window = window
         bar = window.menuBar()
         self.file_menu = bar.addMenu("&File")
@@ -106,7 +127,7 @@ class Menus:
         from lift_reader.gui.adapters_dialog import AdaptersDialog
 
         dialog = AdaptersDialog(self.window.session, self.window.prefs, self.window)
-        dialog.adapters_changed.connect(self.window.refresh_books)
+        dialog.adapters_changed.connect(self.window.session.library_updated)
         dialog.exec()
 
     def _on_about_triggered(self) -> None:

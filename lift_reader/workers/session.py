@@ -5,6 +5,12 @@ the moment it appears.  The Workspace, which imports torch, is created in a
 worker thread on first use; the model loads in the model lane, in the
 background, and ``model_ready`` says when.  Tests pass a Workspace that
 already holds a tiny model.
+
+The session also holds the app's state that several views show: the current
+book (``set_current_book``, the one place it changes) and when the library
+changed (``library_updated``).  The window's parts follow the two signals,
+``current_book_changed`` and ``library_changed``, instead of being handed the
+book one by one.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from lift_reader.store.library import Library
+from lift_reader.store.records import BookRecord
 from lift_reader.workers.background import Worker, run_in_background
 from lift_reader.workers.lane import ModelLane
 from lift_reader.workers.model_info import ModelInfo, tiny_model
@@ -30,6 +37,8 @@ class Session(QObject):
     model_message = Signal(str)  # progress while the model loads ("Converting ...")
     model_ready = Signal(object)  # ModelInfo
     model_failed = Signal(object)  # the exception
+    library_changed = Signal()  # books added or removed, adapters saved, renamed or removed
+    current_book_changed = Signal(object)  # BookRecord | None: the book shown, fresh from the library
 
     def __init__(self, workspace: Workspace | None = None, *, model_ref: str | None = None,
                  device: str = "auto", precision: str = "auto", tiny_model: bool = False,
@@ -46,6 +55,7 @@ class Session(QObject):
         self.pool.setMaxThreadCount(3)
         self.model_info: ModelInfo | None = None
         self._model_job: Worker | None = None
+        self.current_book: BookRecord | None = None  # set by set_current_book only
 
     # --- the Workspace (worker threads only: it imports torch) -----------------
 
@@ -58,6 +68,32 @@ class Session(QObject):
                 if self._tiny_model:
                     self._workspace.use_model(tiny_model())
             return self._workspace
+
+    # --- the current book ----------------------------------------------------------
+
+    def set_current_book(self, record: BookRecord | None) -> None:
+        """The one place the current book is set: read fresh from the library (last page, active adapter) and
+        announced, also when it is the same book again (its views show it anew)."""
+        if record is not None:
+            record = self.library.get_book(record.content_hash) or record
+        self.current_book = record
+        self.current_book_changed.emit(record)
+
+    def library_updated(self, content_hash: str | None = None) -> None:
+        """Books or adapters changed in the library: say so, and read the current book again if it is the one
+        that changed (``content_hash``; None: any may have) and is still in the library."""
+        self.library_changed.emit()
+        current = self.current_book
+        if current is not None and content_hash in (None, current.content_hash):
+            if self.library.get_book(current.content_hash) is not None:
+                self.set_current_book(current)
+
+    def remove_book(self, content_hash: str) -> None:
+        """Remove a book from the library (its file and adapters stay); the current book if it was that one."""
+        self.library.remove_book(content_hash)
+        if self.current_book is not None and self.current_book.content_hash == content_hash:
+            self.set_current_book(None)
+        self.library_updated(content_hash)
 
     # --- the model ---------------------------------------------------------------
 
