@@ -24,10 +24,13 @@ $(STAMP): pyproject.toml Makefile
 run: $(STAMP)
 	$(BIN)/lift-reader gui --open resources/samples/the-lighthouse-keepers-ledger.txt
 
+# lint-imports: the layer contracts of pyproject.toml (import-linter), checked before the tests.
 test: $(STAMP)
+	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 test-fast: $(STAMP)
+	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m "not slow"
 
 # Packaging (docs/PACKAGING.md).  `make package-check` builds and runs both deliverables:
