@@ -14,9 +14,9 @@ next ``yield``, but a memorize run must see the flag, write its checkpoint and
 release the model lock before it ends; and it always runs on Qt's global pool,
 while model jobs need their own one-thread lane (``lane.py``).
 
-Generator functions are called with a ``cancel`` keyword: a ``CancelFlag``
-with the same two members as ``core.training.CancelToken`` (``cancel()`` and
-``cancelled``), so it can be handed to core as is without importing torch here.
+Generator functions are called with a ``cancel`` keyword: a ``CancelFlag``,
+which is ``core.cancel.CancelToken`` itself (``cancel()`` and ``cancelled``;
+neither torch nor Qt), so it is handed to core as is.
 """
 
 from __future__ import annotations
