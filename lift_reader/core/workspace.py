@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, Generator, TypeVar
 
 from lift_reader.core.text.book import BookText
 from lift_reader.core.memorize import checkpoints as checkpoint_files
-from lift_reader.core.text.book_cache import cache_dir, load_book_text, save_book_text
+from lift_reader.core.text.book_cache import load_book_text, save_book_text
 from lift_reader.core.cancel import CancelToken
 from lift_reader.core.memorize.distributed import SINGLE, Distributed
 from lift_reader.core.ask.conversation import (
@@ -34,7 +34,7 @@ from lift_reader.store import adapters as adapter_files
 from lift_reader.store.archive import export_adapter, import_adapter
 from lift_reader.store.atomic import staging_folder
 from lift_reader.store.library import Library
-from lift_reader.store.paths import checkpoints_dir, data_home
+from lift_reader.store.paths import cache_dir, checkpoints_dir
 from lift_reader.store.records import AdapterRecord, BookRecord, validate_adapter_name
 
 if TYPE_CHECKING:  # torch-heavy modules load on first use: `lift-reader add` stays quick

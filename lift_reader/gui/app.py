@@ -32,7 +32,7 @@ from lift_reader.gui.screenshot import take_screenshot
 from lift_reader.gui.stop_signals import install_stop_signals
 from lift_reader.gui.theme import apply_theme
 from lift_reader.resources import APP_ID, resources_dir
-from lift_reader.store.paths import HOME_ENV, data_home, logs_dir
+from lift_reader.store.paths import HOME_ENV, logs_dir, settings_dir
 from lift_reader.workers.session import Session
 
 log = logging.getLogger("lift_reader.gui")
@@ -103,7 +103,7 @@ def _keep_settings_in_data_folder() -> None:
     installs, tests, screenshots); otherwise QSettings uses the platform's usual place."""
     if os.environ.get(HOME_ENV, "").strip():
         QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(data_home() / "settings"))
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(settings_dir()))
 
 
 def create_app() -> QApplication:

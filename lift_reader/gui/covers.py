@@ -16,16 +16,14 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
 from lift_reader.core.text.documents.mupdf import MUPDF_LOCK, open_document
 from lift_reader.gui.reader.page_sources import TEXT_FORMATS
-from lift_reader.store.paths import data_home
+from lift_reader.store.paths import cache_dir
 from lift_reader.store.records import BookRecord
 
 COVER_WIDTH, COVER_HEIGHT = 60, 84  # pixels: a book's proportions, twice the list's icon size
 
 
 def cover_cache_path(content_hash: str) -> Path:
-    folder = data_home() / "cache" / "covers"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{content_hash}.png"
+    return cache_dir("covers") / f"{content_hash}.png"
 
 
 def cached_cover(record: BookRecord) -> QImage | None:

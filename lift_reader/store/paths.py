@@ -8,8 +8,15 @@ Layout under the data folder::
 
     library.sqlite3      books, adapters, chat history (see library.py)
     models/              converted base models (safetensors folders)
+      embedded-gguf/     the embedded model's GGUF, assembled for exports
+      linked/            links with a .gguf name to models found elsewhere
     adapters/<slug>/     one peft folder per trained adapter
     checkpoints/         resumable training state
+    cache/<kind>/        content-addressed caches: books (extracted text), tokens,
+                         retrieval (indexes), study (teacher targets), covers
+    settings/            the app's preferences, only when LIFT_READER_HOME is set
+                         (otherwise QSettings' platform place)
+    throughput.json      measured training speed per model and device (the estimate)
     logs/                only when LIFT_READER_HOME is set; otherwise logs go
                          to the platform's log folder
     eval/                ``lift-reader eval``'s own library.sqlite3, adapters/ and
@@ -112,6 +119,31 @@ def adapters_dir() -> Path:
 def checkpoints_dir() -> Path:
     """Resumable training state; safe to delete when no training is running."""
     return _ensure_dir(library_home() / "checkpoints")
+
+
+def cache_dir(kind: str) -> Path:
+    """``cache/<kind>``: a content-addressed cache (books, tokens, retrieval, study, covers), created."""
+    return _ensure_dir(data_home() / "cache" / kind)
+
+
+def embedded_gguf_dir() -> Path:
+    """Where the embedded model's GGUF is assembled for exports (created by whoever writes it)."""
+    return data_home() / "models" / "embedded-gguf"
+
+
+def linked_models_dir() -> Path:
+    """Links with a ``.gguf`` name to GGUF files found in other apps' stores, created."""
+    return _ensure_dir(models_dir() / "linked")
+
+
+def settings_dir() -> Path:
+    """The app's preferences (QSettings' ini files) when ``LIFT_READER_HOME`` is set."""
+    return data_home() / "settings"
+
+
+def throughput_file() -> Path:
+    """Measured training speed per model and device, read by the estimate."""
+    return data_home() / "throughput.json"
 
 
 def library_db_path() -> Path:

@@ -95,9 +95,9 @@ def _rrf(*score_lists: np.ndarray) -> np.ndarray:
 
 
 def index_folder(book_hash: str) -> Path:
-    from lift_reader.store.paths import data_home
+    from lift_reader.store.paths import cache_dir
 
-    return data_home() / "cache" / "retrieval" / book_hash
+    return cache_dir("retrieval") / book_hash
 
 
 def _bm25s():

@@ -23,7 +23,7 @@ from lift_reader.core.model.models import LoadedModel
 from lift_reader.core.text.segments import SegmentPlan
 from lift_reader.core.memorize.settings import MemorizeSettings
 from lift_reader.store.atomic import atomic_write_json
-from lift_reader.store.paths import data_home
+from lift_reader.store.paths import throughput_file
 
 
 @dataclass(frozen=True)
@@ -50,10 +50,6 @@ class MemorizeEstimate:
             f"time: about {format_duration(self.seconds)} at {self.tokens_per_s:,.0f} tokens/s ({self.throughput_source})",
             f"peak memory: about {self.peak_memory_bytes / 2**30:.1f} GiB",
         ]
-
-
-def _throughput_file():
-    return data_home() / "throughput.json"
 
 
 def _throughput_key(lm: LoadedModel, settings: MemorizeSettings) -> str:
@@ -95,7 +91,7 @@ _RUNS_REMEMBERED = 5
 
 
 def _read_throughputs() -> dict:
-    path = _throughput_file()
+    path = throughput_file()
     try:
         table = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     except ValueError:
@@ -116,7 +112,7 @@ def record_throughput(lm: LoadedModel, settings: MemorizeSettings, tokens_per_s:
     table = _read_throughputs()
     key = _throughput_key(lm, settings)
     table[key] = (_speeds(table.get(key, [])) + [round(tokens_per_s, 2)])[-_RUNS_REMEMBERED:]
-    atomic_write_json(_throughput_file(), table)
+    atomic_write_json(throughput_file(), table)
 
 
 def known_throughput(lm: LoadedModel, settings: MemorizeSettings) -> float | None:

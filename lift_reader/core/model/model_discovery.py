@@ -277,10 +277,9 @@ def model_ref(model: FoundModel) -> str:
     """
     if model.format != "gguf" or model.path.suffix.lower() == ".gguf":
         return str(model.path)
-    from lift_reader.store.paths import models_dir
+    from lift_reader.store.paths import linked_models_dir
 
-    links = models_dir() / "linked"
-    links.mkdir(parents=True, exist_ok=True)
+    links = linked_models_dir()
     link = links / (re.sub(r"[^A-Za-z0-9._-]+", "-", model.name).strip("-") + ".gguf")
     if link.is_symlink() and link.resolve() != model.path.resolve():
         link.unlink()

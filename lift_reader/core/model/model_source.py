@@ -20,7 +20,7 @@ from pathlib import Path
 
 from lift_reader.errors import BadInputError, ModelError
 from lift_reader.store.atomic import replace_folder
-from lift_reader.store.paths import models_dir
+from lift_reader.store.paths import embedded_gguf_dir, models_dir
 
 EMBEDDED = "embedded"
 EMBEDDED_FOLDER_NAME = "gemma-3-270m"
@@ -82,7 +82,7 @@ def embedded_gguf_file() -> Path:
     that the package would later refuse as "already exists with an unexpected sha256".
     """
     packaged = embedded_package()
-    target = models_dir() / "embedded-gguf" / packaged.MODEL_NAME
+    target = embedded_gguf_dir() / packaged.MODEL_NAME
     if not target.is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=".assembling-") as tmp:

@@ -12,14 +12,7 @@ from pathlib import Path
 
 from lift_reader.core.text.book import BookText, TocEntry
 from lift_reader.store.atomic import atomic_write_json
-from lift_reader.store.paths import data_home
-
-
-def cache_dir(kind: str) -> Path:
-    """``<data folder>/cache/<kind>``, created on first use."""
-    path = data_home() / "cache" / kind
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+from lift_reader.store.paths import cache_dir
 
 
 def save_book_text(book: BookText) -> None:
