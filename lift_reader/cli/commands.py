@@ -159,7 +159,7 @@ def cmd_adapters(args) -> int:
     elif args.action == "export":
         _export_adapter(ws, record, args)
     elif args.action == "activate":
-        lib.set_active_adapter(record.book_hash, record.name)
+        ws.activate_adapter(record.name)
         print(f"{record.name!r} now answers for its book")
     return 0
 

@@ -501,6 +501,16 @@ class Workspace:
 
     # --- adapters --------------------------------------------------------------
 
+    def activate_adapter(self, name: str) -> AdapterRecord:
+        """Make ``name`` the adapter that answers for the book it was trained on."""
+        record = self.library.get_adapter(name)
+        if record is None:
+            raise NotFoundError(f"no adapter named {name!r}")
+        if self.library.get_book(record.book_hash) is None:
+            raise NotFoundError(f"the book {name!r} was trained on is not in the library: add the book first")
+        self.library.set_active_adapter(record.book_hash, record.name)
+        return record
+
     def rename_adapter(self, old: str, new: str) -> AdapterRecord:
         record = self.library.rename_adapter(old, new)
         adapter_files.update_meta_name(record.path, record.name)

@@ -182,14 +182,8 @@ class AdaptersDialog(QDialog):
         adapter = self.selected()
         if adapter is None:
             return
-        if self.session.library.get_book(adapter.book_hash) is None:
-            QMessageBox.information(self, "Adapters", "The book this adapter was trained on is not in the library: "
-                                                      "add the book first.")
-            return
-        self.session.library.set_active_adapter(adapter.book_hash, adapter.name)
-        self.adapters_changed.emit()
-        self.reload()
-        self.select_name(adapter.name)
+        self._run(jobs.activate_adapter, adapter.name, action="Activating", book_files_only=True,
+                  done_message=f"“{adapter.name}” now answers for its book")
 
     def rename(self) -> None:
         adapter = self.selected()

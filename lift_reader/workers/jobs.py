@@ -104,6 +104,10 @@ def answer(session: Session, record, request: AnswerRequest, *, cancel) -> Itera
 # --- adapters ------------------------------------------------------------------
 
 
+def activate_adapter(session: Session, name: str):
+    return session.workspace().activate_adapter(name)
+
+
 def rename_adapter(session: Session, old: str, new: str):
     return session.workspace().rename_adapter(old, new)
 

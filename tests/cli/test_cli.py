@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -99,6 +100,11 @@ def test_memorize_ask_and_manage_adapters(lift_home, tiny_folder, tmp_path, shor
     assert imported.returncode == 0, imported.stderr
     names = lift("adapters", "list", home=lift_home).stdout
     assert "Ledger v2" in names and "ledger" in names
+    imported_name = re.search(r"imported adapter '([^']+)'", imported.stdout).group(1)
+    for name in ("Ledger v2", imported_name):  # the same Workspace.activate_adapter as the app's Activate button
+        activated = lift("adapters", "activate", name, home=lift_home)
+        assert activated.returncode == 0 and f"{name!r} now answers for its book" in activated.stdout
+        assert f"memorized ({name})" in lift("books", home=lift_home).stdout
     assert lift("adapters", "rm", "Ledger v2", home=lift_home).returncode == 0
     assert "Ledger v2" not in lift("adapters", "list", home=lift_home).stdout
 

@@ -59,8 +59,12 @@ def test_adapters_manager_renames_exports_deletes_and_imports(qtbot, session, me
     _wait_idle(qtbot, dialog)
     assert [a.name for a in session.library.list_adapters()] == ["Ledger final"]
     assert session.library.get_book(memorized_story.content_hash).active_adapter == "Ledger final"
+    session.library.set_active_adapter(memorized_story.content_hash, None)
     dialog.select_name("Ledger final")
     dialog.activate()
+    _wait_idle(qtbot, dialog)
+    assert session.library.get_book(memorized_story.content_hash).active_adapter == "Ledger final"
+    assert dialog.status.text() == "“Ledger final” now answers for its book"
     assert len(changes) >= 4
 
 
