@@ -72,24 +72,25 @@ def stream_answer(ws, record, request) -> str:
     """Print the answer to ``request`` as it streams (``Workspace.answer``: what the app's chat shows),
     what to tell the reader on stderr, then its evidence and pages; returns the answer."""
     from lift_reader.core.ask.conversation import AnswerChecked, AnswerStarted
+    from lift_reader.core.workspace import run_to_end
 
-    pages: tuple[int, ...] = ()
-    grounding, text = None, ""
-    for item in ws.answer(record, request):
+    started: list[AnswerStarted] = []
+
+    def show(item) -> None:
         if isinstance(item, AnswerStarted):
-            pages = item.pages
+            started.append(item)
             if item.note:
                 print(f"({item.note})", file=sys.stderr)
         elif isinstance(item, AnswerChecked):
-            grounding = item.grounding
+            print()
+            _print_grounding(item.grounding)
         else:
-            text += item
             print(item, end="", flush=True)
-    print()
-    _print_grounding(grounding)
-    if pages:
-        print(f"  [context from pages {_page_ranges(list(pages))}]", file=sys.stderr)
-    return text.strip()
+
+    text = run_to_end(ws.answer(record, request), show)
+    if started and started[0].pages:
+        print(f"  [context from pages {_page_ranges(list(started[0].pages))}]", file=sys.stderr)
+    return text
 
 
 def _print_grounding(grounding) -> None:

@@ -492,7 +492,9 @@ class Workspace:
         from lift_reader.core.ask.generation import SamplingSettings
 
         regenerating = request.regenerate_id is not None
-        seed = request.seed if request.seed is not None or not regenerating else random.randrange(2**31)
+        seed = request.seed
+        if seed is None and regenerating:
+            seed = random.randrange(2**31)
         sampling = SamplingSettings(greedy=not (request.sample or regenerating), temperature=request.temperature,
                                     max_new_tokens=request.max_new_tokens, seed=seed)
         hardware = AskSettings.for_hardware(self.lm.placement.device)
