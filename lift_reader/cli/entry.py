@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def book_arg(p):
-        p.add_argument("book", help="a book file, or a book already in the library (hash prefix or path)")
+        p.add_argument("book", help="a book file, or a book already in the library (hash prefix, path or a word of its title)")
         p.add_argument("--password", help="password of an encrypted PDF")
 
     p = sub.add_parser("add", help="add a book to the library")

@@ -139,9 +139,11 @@ class Library(Database):
         return book
 
     def find_book(self, key: str | Path) -> BookRecord:
-        """A book named by hash, unique hash prefix (>= 6 hex digits) or file path.
+        """A book named by hash, unique hash prefix (>= 6 hex digits), file path, or a word of its title.
 
-        Raises NotFoundError, or BadInputError when a prefix fits several books.
+        A title matches when ``key`` is part of it (any case) and names no file: the titles are what
+        ``lift-reader books`` shows.  Raises NotFoundError, or BadInputError when a prefix or a title
+        word fits several books.
         """
         text = str(key).strip()
         if len(text) >= HASH_PREFIX_MIN and _HEX.fullmatch(text):
@@ -161,10 +163,17 @@ class Library(Database):
             row = conn.execute(
                 _BOOK_SELECT + " WHERE b.path = ? ORDER BY b.last_opened_at DESC LIMIT 1", (path,)
             ).fetchone()
-        if row is None:
-            missing = "" if Path(path).exists() or _HEX.fullmatch(text) else f"{text} does not exist, and "
-            raise NotFoundError(f"{missing}no book in the library matches {text!r}")
-        return _book(row)
+        if row is not None:
+            return _book(row)
+        if not Path(path).exists():
+            titled = [book for book in self.list_books() if text and text.casefold() in book.title.casefold()]
+            if len(titled) == 1:
+                return titled[0]
+            if titled:
+                names = "; ".join(f"{b.short_hash} {b.title}" for b in titled[:5])
+                raise BadInputError(f"{text!r} fits several books ({names}): give more of the title or a hash prefix")
+        missing = "" if Path(path).exists() or _HEX.fullmatch(text) else f"{text} does not exist, and "
+        raise NotFoundError(f"{missing}no book in the library matches {text!r} (see: lift-reader books)")
 
     def list_books(self) -> list[BookRecord]:
         """All books, most recently opened first."""

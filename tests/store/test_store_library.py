@@ -58,6 +58,20 @@ def test_find_book_by_hash_prefix_and_path(
     assert library.get_book("ff" * 32) is None
 
 
+def test_find_book_by_a_word_of_its_title(library: Library, make_book, tmp_path: Path, monkeypatch) -> None:
+    alice = library.add_book(dataclasses.replace(make_book(1, tmp_path / "a.epub"),
+                                                 title="Alice's Adventures in Wonderland"))
+    library.add_book(dataclasses.replace(make_book(2, tmp_path / "b.epub"),
+                                         title="Through the Looking-Glass, and What Alice Found There"))
+    assert library.find_book("wonderland") == alice  # any case, any part
+    with pytest.raises(BadInputError, match="fits several books"):
+        library.find_book("Alice")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "Wonderland").write_text("a file of that name")
+    with pytest.raises(NotFoundError):  # a file that is named is a path, never a title
+        library.find_book("Wonderland")
+
+
 def test_ambiguous_prefix(library: Library, make_book) -> None:
     a = dataclasses.replace(make_book(1), content_hash="abcdef" + "0" * 58)
     b = dataclasses.replace(make_book(2), content_hash="abcdef" + "1" * 58)
