@@ -4,6 +4,7 @@ from lift_reader.core.ask.answering import AskSettings, prepare_answer
 from lift_reader.core.ask.evidence import find_evidence
 from lift_reader.core.ask.generation import SamplingSettings
 from lift_reader.core.ask.grounding import check_answer, specifics
+from lift_reader.core.text.book import BookText
 
 
 def test_an_invented_name_is_marked(book):
@@ -34,6 +35,17 @@ def test_evidence_is_the_sentence_that_holds_the_answer(book):
     assert "Aurelio Penhallow kept Gannet Point Light for eighteen years, from 1842 to 1860." in evidence.quote
     assert book.text[evidence.start:evidence.end].split() == evidence.quote.split()
     assert evidence.page == book.page_at(book.text.index("from 1842 to 1860"))
+
+
+def test_a_chapter_title_is_never_the_quote():
+    """Found with Alice: "Who was Dinah?" answered "The Rabbit." quoted the title "IV—THE RABBIT SENDS IN A"."""
+    text = ("The cat slept by the fire all afternoon.\n\nIV—THE RABBIT SENDS IN A\n\nLITTLE BILL\n\n"
+            "Chapter 5\n\nThe Rabbit Returns\n\nIt was the White Rabbit, trotting slowly back again, "
+            "and looking anxiously about as it went.\n\nDinah was the cat.")
+    book = BookText(text=text, page_starts=[0], title="Titles")
+    evidence = find_evidence(book, "The Rabbit.", "Who was Dinah?")
+    assert evidence is not None and evidence.quote.startswith("It was the White Rabbit, trotting slowly back")
+    assert find_evidence(book, "Sends the bill; returns.", "") is None  # only titles hold these words
 
 
 def test_no_evidence_for_an_answer_that_shares_nothing_with_the_book(book):

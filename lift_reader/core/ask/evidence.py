@@ -22,6 +22,8 @@ _SHOWN_BONUS = 1.5  # score factor of passages that were in the prompt
 _QUESTION_WEIGHT = 0.5  # a question word counts half an answer word (it names the topic, not the answer)
 _MIN_QUOTE_CHARS = 40  # a shorter best sentence is quoted with the sentence after it
 _MAX_QUOTE_CHARS = 400
+_HEADING_MAX_WORDS = 12  # a line this short, alone and unpunctuated, is a title ("Down the Rabbit-Hole")
+_SENTENCE_END = tuple('.!?…:;"\'”’)]')
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ def _best_sentence(text: str, start: int, end: int, answer_terms: set[str],
     sentences = list(sentence_spans(text, start, end))
     best, best_score = None, 0.0
     for k, (s, e) in enumerate(sentences):
+        if _is_heading(text, s, e):  # a chapter title names a topic, it does not support an answer
+            continue
         words = set(terms(text[s:e]))
         score = len(words & answer_terms) + _QUESTION_WEIGHT * len(words & question_terms)
         if len(words & answer_terms) and score > best_score:
@@ -89,3 +93,14 @@ def _best_sentence(text: str, start: int, end: int, answer_terms: set[str],
         cut = text.rfind(" ", s, s + _MAX_QUOTE_CHARS)
         e = cut if cut > s else s + _MAX_QUOTE_CHARS
     return s, e
+
+
+def _is_heading(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` is a title: all capitals ("IV—THE RABBIT SENDS IN A"), or a short
+    line of its own that no punctuation ends ("Down the Rabbit-Hole", "Chapter 4")."""
+    piece = text[start:end]
+    letters = [c for c in piece if c.isalpha()]
+    if letters and not any(c.islower() for c in letters):
+        return True
+    alone = text[max(0, start - 1):start] in ("", "\n") and text[end:end + 1] in ("", "\n")
+    return alone and not piece.endswith(_SENTENCE_END) and len(piece.split()) <= _HEADING_MAX_WORDS
