@@ -53,7 +53,7 @@ def doctor_rows() -> list[tuple[str, str]]:
 
 
 def estimate(session: Session, record, settings):
-    return session.workspace().estimate(record, settings, probe=False)
+    return session.workspace().estimate(record, settings, wait=False)
 
 
 def sweep_checkpoints(session: Session) -> list[Path]:

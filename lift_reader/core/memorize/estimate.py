@@ -121,6 +121,10 @@ def known_throughput(lm: LoadedModel, settings: MemorizeSettings) -> float | Non
     return statistics.median(speeds) if speeds else None
 
 
+_probed: dict[str, float] = {}
+"""Probed speeds of this process, by setup: re-estimating as a form changes need not time the model again."""
+
+
 def probe_throughput(lm: LoadedModel, settings: MemorizeSettings, vocab_ids: np.ndarray) -> float:
     """Time forward+backward of two micro-batches on a throwaway adapter (tokens/s)."""
     from lift_reader.core.memorize.fused_loss import causal_lm_loss
@@ -254,8 +258,11 @@ def estimate_memorize(lm: LoadedModel, n_tokens: int, settings: MemorizeSettings
     tokens_to_train = (segment_tokens + aux_items * AUX_ITEM_TOKENS + study_tokens) * settings.epochs
     speed = known_throughput(lm, settings)
     source = "measured earlier"
-    if speed is None and probe_ids is not None:
-        speed, source = probe_throughput(lm, settings, probe_ids), "probe"
+    if speed is None:
+        key = _throughput_key(lm, settings)
+        if key not in _probed and probe_ids is not None:
+            _probed[key] = probe_throughput(lm, settings, probe_ids)
+        speed, source = _probed.get(key), "probe"
     if speed is None:
         # ~4N FLOPs a token with a frozen base, at an assumed 100 GFLOP/s.
         n_params = sum(p.numel() for p in lm.model.parameters())
