@@ -61,6 +61,7 @@ def test_study_items_and_the_reading_pass_are_counted(tiny_lm):
     only = estimate_memorize(tiny_lm, 10_000, MemorizeSettings(study=True, segment_weight=0.0))
     assert only.steps == 2 * 25 and only.tokens_to_train < plain.tokens_to_train
     assert any("study: 200 items" in line for line in study.lines())
+    assert all(isinstance(e.tokens_to_train, int) for e in (plain, study))  # a line read "144,140.0 tokens"
     reading = estimate_memorize(tiny_lm, 10_000, MemorizeSettings(study=True, study_per_1k_tokens=20, study_batch=8,
                                                                   study_reading=0.5))
     assert reading.study_items == 300 and reading.steps == study.steps + 2 * 13  # 100 reading items apart

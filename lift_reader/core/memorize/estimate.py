@@ -255,7 +255,7 @@ def estimate_memorize(lm: LoadedModel, n_tokens: int, settings: MemorizeSettings
     units = segment_units + aux_items + study_batches
     steps = -(-units // settings.grad_accum_steps) * settings.epochs
     segment_tokens = (plan.tokens_per_epoch() + len(plan) * prefix_tokens(settings)) if segment_units else 0
-    tokens_to_train = (segment_tokens + aux_items * AUX_ITEM_TOKENS + study_tokens) * settings.epochs
+    tokens_to_train = round((segment_tokens + aux_items * AUX_ITEM_TOKENS + study_tokens) * settings.epochs)
     speed = known_throughput(lm, settings)
     source = "measured earlier"
     if speed is None:
