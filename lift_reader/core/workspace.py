@@ -185,26 +185,20 @@ class Workspace:
 
     # --- memorize --------------------------------------------------------------
 
-    def estimate(self, record: BookRecord, settings: MemorizeSettings, *, probe: bool = True,
-                 wait: bool = True) -> MemorizeEstimate:
+    def estimate(self, record: BookRecord, settings: MemorizeSettings, *, probe: bool = True) -> MemorizeEstimate:
         """Tokens, steps, time and memory.
 
         The time comes from the speed of earlier runs of the same setup; on a machine that has none,
-        two training passes are timed (a probe, once per setup and process) under the model lock,
-        unless ``probe`` is False.  ``wait=False`` (the app, which estimates as the form changes, also
-        while another book memorizes) probes only if the lock is free, and otherwise guesses from the
-        model's size.
+        ``probe`` times two training passes under the model lock (once per setup and process), and
+        without it the speed is guessed from the model's size.
         """
         from lift_reader.core.memorize.estimate import estimate_memorize
 
         tokens = self._tokens_for_settings(record, settings)
-        probe_ids = tokens.ids[: settings.segment_length]
-        if not probe or not self.model_lock.acquire(blocking=wait):
+        if not probe:
             return estimate_memorize(self.lm, len(tokens), settings)
-        try:
-            return estimate_memorize(self.lm, len(tokens), settings, probe_ids=probe_ids)
-        finally:
-            self.model_lock.release()
+        with self.model_lock:
+            return estimate_memorize(self.lm, len(tokens), settings, probe_ids=tokens.ids[: settings.segment_length])
 
     def memorize_job(self, record: BookRecord, settings: MemorizeSettings, dist: Distributed = SINGLE) -> MemorizeJob:
         from lift_reader.core.memorize.training import MemorizeJob

@@ -53,7 +53,8 @@ def doctor_rows() -> list[tuple[str, str]]:
 
 
 def estimate(session: Session, record, settings):
-    return session.workspace().estimate(record, settings, wait=False)
+    """In the model lane, so a first estimate on a new machine can time the model (a probe), not guess."""
+    return session.workspace().estimate(record, settings)
 
 
 def sweep_checkpoints(session: Session) -> list[Path]:

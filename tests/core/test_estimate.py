@@ -1,7 +1,7 @@
 """Memorize estimates: speeds remembered from finished runs, the prefix of contextualized segments."""
 
+import dataclasses
 import json
-import threading
 
 import pytest
 
@@ -80,38 +80,25 @@ def test_the_estimate_counts_the_steps_a_study_run_takes(ferry_book, reading):
     assert estimate.steps == job.total_steps
 
 
-def test_the_apps_first_estimate_times_the_model_unless_a_run_holds_it(tiny_lm, lift_home, tmp_path, story_text,
-                                                                        monkeypatch):
-    """Found as a new reader: with no run finished yet, the app guessed 8m25s for Alice where the CLI,
-    which times the model, said 2m52s."""
+def test_a_first_estimate_times_the_model_once(tiny_lm, lift_home, tmp_path, story_text, monkeypatch):
+    """With no run finished, the speed is probed (not guessed from the model's size), and only once."""
     from lift_reader.core.memorize import estimate as estimate_module
     from lift_reader.core.workspace import Workspace
     from lift_reader.store.library import Library
 
     monkeypatch.setattr(estimate_module, "_probed", {})
+    probes = []
+    real_probe = estimate_module.probe_throughput
+    monkeypatch.setattr(estimate_module, "probe_throughput", lambda *a: probes.append(1) or real_probe(*a))
     path = tmp_path / "story.txt"
     path.write_text(story_text[:3000], encoding="utf-8")
     ws = Workspace(Library(), progress=lambda _message: None)
     ws.use_model(tiny_lm)
     record = ws.add_book(path)
     settings = MemorizeSettings(segment_length=64)
-    held, release = threading.Event(), threading.Event()
-
-    def memorizing():  # another book's run holds the model lane
-        with ws.model_lock:
-            held.set()
-            release.wait()
-
-    other = threading.Thread(target=memorizing)
-    other.start()
-    held.wait()
-    try:
-        assert ws.estimate(record, settings, wait=False).throughput_source == "guess"  # did not wait for the run
-    finally:
-        release.set()
-        other.join()
-    first = ws.estimate(record, settings, wait=False)
-    assert first.throughput_source == "probe"
-    again = ws.estimate(record, settings, wait=False)
-    assert (again.throughput_source, again.tokens_per_s) == ("probe", first.tokens_per_s)  # timed once
+    assert ws.estimate(record, settings, probe=False).throughput_source == "guess"
+    first = ws.estimate(record, settings)
+    again = ws.estimate(record, dataclasses.replace(settings, epochs=3))  # the form changed: same setup
+    assert (first.throughput_source, again.throughput_source) == ("probe", "probe")
+    assert again.tokens_per_s == first.tokens_per_s and len(probes) == 1
     ws.library.close()
