@@ -165,14 +165,15 @@ class Library(Database):
             ).fetchone()
         if row is not None:
             return _book(row)
-        if not Path(path).exists():
+        is_file = Path(path).exists()
+        if not is_file:
             titled = [book for book in self.list_books() if text and text.casefold() in book.title.casefold()]
             if len(titled) == 1:
                 return titled[0]
             if titled:
                 names = "; ".join(f"{b.short_hash} {b.title}" for b in titled[:5])
                 raise BadInputError(f"{text!r} fits several books ({names}): give more of the title or a hash prefix")
-        missing = "" if Path(path).exists() or _HEX.fullmatch(text) else f"{text} does not exist, and "
+        missing = "" if is_file or _HEX.fullmatch(text) else f"{text} does not exist, and "
         raise NotFoundError(f"{missing}no book in the library matches {text!r} (see: lift-reader books)")
 
     def list_books(self) -> list[BookRecord]:

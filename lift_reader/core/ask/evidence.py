@@ -17,13 +17,12 @@ import numpy as np
 
 from lift_reader.core.text.book import BookText
 from lift_reader.core.ask.passages import sentence_spans, terms
+from lift_reader.core.text.documents.toc import looks_like_title
 
 _SHOWN_BONUS = 1.5  # score factor of passages that were in the prompt
 _QUESTION_WEIGHT = 0.5  # a question word counts half an answer word (it names the topic, not the answer)
 _MIN_QUOTE_CHARS = 40  # a shorter best sentence is quoted with the sentence after it
 _MAX_QUOTE_CHARS = 400
-_HEADING_MAX_WORDS = 12  # a line this short, alone and unpunctuated, is a title ("Down the Rabbit-Hole")
-_SENTENCE_END = tuple('.!?…:;"\'”’)]')
 
 
 @dataclass(frozen=True)
@@ -96,11 +95,8 @@ def _best_sentence(text: str, start: int, end: int, answer_terms: set[str],
 
 
 def _is_heading(text: str, start: int, end: int) -> bool:
-    """Whether ``text[start:end]`` is a title: all capitals ("IV—THE RABBIT SENDS IN A"), or a short
-    line of its own that no punctuation ends ("Down the Rabbit-Hole", "Chapter 4")."""
+    """Whether ``text[start:end]`` is a title: in capitals ("IV—THE RABBIT SENDS IN A"), or a line of
+    its own that reads as one (the table of contents' test: "Down the Rabbit-Hole", "Chapter 4")."""
     piece = text[start:end]
-    letters = [c for c in piece if c.isalpha()]
-    if letters and not any(c.islower() for c in letters):
-        return True
     alone = text[max(0, start - 1):start] in ("", "\n") and text[end:end + 1] in ("", "\n")
-    return alone and not piece.endswith(_SENTENCE_END) and len(piece.split()) <= _HEADING_MAX_WORDS
+    return (piece.isupper() or alone) and looks_like_title(piece)

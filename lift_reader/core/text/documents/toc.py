@@ -88,7 +88,8 @@ def _roman_value(numeral: str) -> int:
     return total
 
 
-def _looks_like_title(title: str) -> bool:
+def looks_like_title(title: str) -> bool:
+    """Whether a line reads as a title: in capitals, or no final period and every long word capitalized."""
     if not any(c.islower() for c in title):
         return True  # "A SCANDAL IN BOHEMIA"
     long_words = [w for w in title.split() if len(w) > 3]
@@ -145,7 +146,7 @@ def _classify(paragraph: str, markdown: bool) -> tuple[str, str, int] | None:
     if _NAMED.match(one_line):
         return "named", one_line, 0  # "EPILOGUE": chapter level, but does not nest numbered sections
     roman_title = _ROMAN_TITLE.match(one_line)
-    if roman_title and _looks_like_title(roman_title["title"]):
+    if roman_title and looks_like_title(roman_title["title"]):
         return "chapter", one_line, 0
     bare = _BARE_NUMBER.match(one_line)
     if bare:
