@@ -105,3 +105,14 @@ def test_the_eval_and_the_app_end_answers_by_the_same_rule(tiny_lm, book, tokens
         with tiny_lm.adapter_disabled():
             eval_answer = PromptScorer(tiny_lm, stream.prompt_ids).greedy(24, rule)
         assert stream.full_text() == eval_answer
+
+
+def test_blank_lines_before_the_answer_do_not_end_it():
+    """Found asking The Cask of Amontillado: the model opened with "\\n\\n" and the answer came out empty."""
+    from lift_reader.core.ask.answer_rule import DEFAULT_RULE
+    from lift_reader.core.ask.prompts import BASE_MODEL_STOPS
+
+    assert answer_end("\n\n", DEFAULT_RULE, BASE_MODEL_STOPS) is None
+    assert answer_end("\n\nAmontillado", DEFAULT_RULE, BASE_MODEL_STOPS) is None
+    text = "\n\nAmontillado, a Spanish sherry.\n\nQuestion:"
+    assert text[:answer_end(text, DEFAULT_RULE, BASE_MODEL_STOPS)] == "\n\nAmontillado, a Spanish sherry."

@@ -77,8 +77,14 @@ def sentence_ends(text: str) -> list[int]:
 
 
 def answer_end(text: str, rule: AnswerRule, stop_strings: tuple[str, ...]) -> int | None:
-    """Where the answer in ``text`` (generated so far) ends, or None if it has not ended."""
-    cuts = [i for i in (text.find(s) for s in stop_strings) if i >= 0]
+    """Where the answer in ``text`` (generated so far) ends, or None if it has not ended.
+
+    Blank lines before the answer's first word do not end it: a base model often opens with "\n\n",
+    and cutting there gave an empty answer."""
+    start = len(text) - len(text.lstrip())
+    if start == len(text):
+        return None
+    cuts = [i for i in (text.find(s, start) for s in stop_strings) if i >= 0]
     if rule.max_sentences:
         ends = sentence_ends(text)
         if len(ends) >= rule.max_sentences:
