@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -110,6 +111,26 @@ def _rollback(conn: sqlite3.Connection) -> None:
             pass  # the original error is the one to report
 
 
+def _enter_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL, waiting for another process that is switching it at the same moment.
+
+    Changing the journal mode needs an exclusive lock and SQLite answers BUSY
+    at once instead of calling the busy handler, so two processes opening a
+    new library together (torchrun ranks, parallel batch jobs) failed half
+    the time. Once one of them has switched, the other's PRAGMA is a no-op.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF == sqlite3.SQLITE_BUSY
+            if not busy or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
+
+
 class Database:
     """An open, migrated library file with serialised, transactional access."""
 
@@ -129,7 +150,7 @@ class Database:
                     db_path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
                 )
                 self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-                self._conn.execute("PRAGMA journal_mode = WAL")
+                _enter_wal(self._conn)
                 # NORMAL is safe in WAL mode (never corrupts); a power cut may
                 # lose the last commit, an app crash loses nothing.
                 self._conn.execute("PRAGMA synchronous = NORMAL")

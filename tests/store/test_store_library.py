@@ -280,3 +280,29 @@ def test_processes_opening_a_new_library_at_once_all_succeed(tmp_path: Path) -> 
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0] * 6, [err for _, err in results]
     assert Library(db).list_books() == []
+
+
+def test_opening_waits_for_a_process_switching_the_new_file_to_wal(tmp_path: Path, monkeypatch) -> None:
+    """SQLite answers BUSY at once (no busy handler) while another connection locks a file we switch to WAL.
+
+    Deterministic stand-in for two torchrun ranks creating the library together: another
+    connection holds the write lock, and the opener's first wait is where that lock is let go.
+    """
+    import time
+
+    db = tmp_path / "lib.sqlite3"
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("CREATE TABLE t (x)")
+    other.execute("BEGIN IMMEDIATE")
+    waits = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if other.in_transaction:
+            other.execute("COMMIT")
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    with Library(db) as library:
+        assert library.journal_mode() == "wal" and library.list_books() == []
+    assert len(waits) == 1  # it did meet the lock, and waited once
+    other.close()
