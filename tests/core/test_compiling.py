@@ -22,6 +22,8 @@ def test_auto_policy_compiles_only_long_runs(monkeypatch):
     assert not compiling.should_compile(cpu, 10_000)
     monkeypatch.setattr(compiling.shutil, "which", lambda name: "/usr/bin/" + name)
     assert compiling.should_compile(cpu, compiling.AUTO_MIN_TOKENS)
+    assert not compiling.should_compile(cpu, 10 * compiling.AUTO_MIN_TOKENS, shapes_vary=True)  # study questions
+    assert compiling.should_compile(cpu, 10, "on", shapes_vary=True)  # asked for: compiled all the same
     monkeypatch.setattr(compiling.shutil, "which", lambda name: None)
     assert not compiling.should_compile(cpu, 10 * compiling.AUTO_MIN_TOKENS)  # no C compiler for inductor
     monkeypatch.setenv(compiling.ENV, "0")

@@ -23,8 +23,13 @@ AUTO_MIN_TOKENS = 300_000  # ~20 minutes of training on a 2-core CPU: the warm-u
 ENV = "LIFT_READER_COMPILE"
 
 
-def should_compile(device: torch.device, tokens_left: int, choice: str = "auto") -> bool:
-    """Whether to compile a run with ``tokens_left`` tokens to train; ``choice`` is the run's setting."""
+def should_compile(device: torch.device, tokens_left: int, choice: str = "auto", *, shapes_vary: bool = False) -> bool:
+    """Whether to compile a run with ``tokens_left`` tokens to train; ``choice`` is the run's setting.
+
+    ``shapes_vary``: the steps' inputs have many lengths (study questions). Layers are compiled for
+    fixed shapes, so each new length compiles again; on a study run torch gave up after 8 lengths
+    within the first 10 steps (its recompile limit), having spent ~20 s a step compiling. Auto says no.
+    """
     forced = os.environ.get(ENV, "").strip().lower() or choice
     if forced in ("1", "true", "yes", "on"):
         return True
@@ -39,7 +44,7 @@ def should_compile(device: torch.device, tokens_left: int, choice: str = "auto")
             import triton  # noqa: F401
         except ImportError:
             return False
-    return tokens_left >= AUTO_MIN_TOKENS
+    return tokens_left >= AUTO_MIN_TOKENS and not shapes_vary
 
 
 def _decoder_layers(model) -> list[torch.nn.Module]:

@@ -205,7 +205,7 @@ class MemorizeJob:
             yield self._fit_to_gpu_memory(model, device)
         uncompile = None
         tokens_left = (self.total_steps - first_step) * s.grad_accum_steps * s.micro_batch_size * s.segment_length
-        if should_compile(device, tokens_left, s.compile):
+        if should_compile(device, tokens_left, s.compile, shapes_vary=s.study):
             uncompile = compile_decoder_layers(model)
             if uncompile is not None:
                 yield self._event("notice", None, 0.0, message="compiling the model for this long run "
