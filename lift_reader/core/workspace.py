@@ -470,7 +470,10 @@ class Workspace:
             text = stream.text.strip()
             library.update_message(message_id, text, not cancel.cancelled)
         if not cancel.cancelled:
-            yield AnswerChecked(stream.check())
+            grounding = stream.check()
+            if grounding is not None:  # kept with the answer: the chat shows it again when reopened
+                library.save_answer_check(message_id, grounding.to_dict())
+            yield AnswerChecked(grounding)
         return text
 
     def _answer_mode(self, record: BookRecord, request: AnswerRequest) -> tuple[str, str]:

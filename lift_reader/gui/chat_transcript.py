@@ -34,11 +34,13 @@ class ChatEntry:
     message_id: int | None = None
     note: str = ""  # said beside the answer (ICL fallback, waiting for the model)
     streaming: bool = False
-    grounding: Grounding | None = None  # the finished answer's evidence and check (this session's answers)
+    grounding: Grounding | None = None  # the finished answer's evidence and check
 
     @classmethod
     def from_message(cls, message: ChatMessage) -> ChatEntry:
-        return cls(message.role, message.content, message.mode, message.pages, message.complete, message.id)
+        grounding = Grounding.from_dict(message.check) if message.check else None
+        return cls(message.role, message.content, message.mode, message.pages, message.complete, message.id,
+                   grounding=grounding)
 
 
 @dataclass

@@ -76,8 +76,14 @@ CREATE TABLE messages (
 CREATE INDEX messages_by_book ON messages(book_hash, id);
 """
 
+# An answer's evidence quote and grounding check (core.ask.grounding), as JSON written by core;
+# '' for questions, unfinished answers and answers saved before version 2.
+_V2_ANSWER_CHECKS = """
+ALTER TABLE messages ADD COLUMN check_json TEXT NOT NULL DEFAULT ''
+"""
+
 # _MIGRATIONS[i] takes a file from user_version i to i + 1.
-_MIGRATIONS: list[str] = [_SCHEMA_V1]
+_MIGRATIONS: list[str] = [_SCHEMA_V1, _V2_ANSWER_CHECKS]
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 

@@ -32,7 +32,7 @@ FROM books b LEFT JOIN adapters a ON a.id = b.active_adapter_id
 _ADAPTER_FIELDS = ("name", "book_hash", "base_model", "path", "created_at", "steps", "final_loss",
                    "size_bytes", "settings_json")
 _ADAPTER_COLUMNS = ", ".join(_ADAPTER_FIELDS)
-_MESSAGE_COLUMNS = "id, book_hash, role, content, mode, pages_json, created_at, complete"
+_MESSAGE_COLUMNS = "id, book_hash, role, content, mode, pages_json, created_at, complete, check_json"
 
 
 def _book(row: tuple) -> BookRecord:
@@ -50,12 +50,17 @@ def _adapter(row: tuple) -> AdapterRecord:
 
 
 def _message(row: tuple) -> ChatMessage:
-    mid, book_hash, role, content, mode, pages_json, created_at, complete = row
+    mid, book_hash, role, content, mode, pages_json, created_at, complete, check_json = row
     try:
         pages = tuple(int(p) for p in json.loads(pages_json))
     except (ValueError, TypeError):
         pages = ()
-    return ChatMessage(mid, book_hash, role, content, mode, pages, created_at, bool(complete))
+    try:
+        check = json.loads(check_json) if check_json else None
+    except ValueError:
+        check = None  # a damaged check only loses the note under the answer, never the answer
+    return ChatMessage(mid, book_hash, role, content, mode, pages, created_at, bool(complete),
+                       check if isinstance(check, dict) else None)
 
 
 def _pages_json(pages: Iterable[int]) -> str:
@@ -361,7 +366,7 @@ class Library(Database):
             if conn.execute("SELECT 1 FROM books WHERE content_hash = ?", (book_hash.lower(),)).fetchone() is None:
                 raise _no_book(book_hash)
             cur = conn.execute(
-                f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, '')",
                 (book_hash.lower(), role, storable(content), mode, _pages_json(pages), utc_now(), int(complete)),
             )
         assert cur.lastrowid is not None  # always set after a successful INSERT
@@ -370,11 +375,19 @@ class Library(Database):
     def update_message(
         self, message_id: int, content: str, complete: bool, *, pages: Iterable[int] | None = None
     ) -> None:
-        """Replace a message's text (and cited pages, when given) as it streams in."""
-        sql, params = "UPDATE messages SET content = ?, complete = ?", [storable(content), int(complete)]
+        """Replace a message's text (and cited pages, when given) as it streams in; its old check goes."""
+        sql, params = "UPDATE messages SET content = ?, complete = ?, check_json = ''", [storable(content),
+                                                                                      int(complete)]
         if pages is not None:
             sql += ", pages_json = ?"
             params.append(_pages_json(pages))
+        self._update_message(message_id, sql, params)
+
+    def save_answer_check(self, message_id: int, check: dict) -> None:
+        """Keep a finished answer's evidence and grounding check (JSON-able), to show it when the chat reopens."""
+        self._update_message(message_id, "UPDATE messages SET check_json = ?", [storable(json.dumps(check))])
+
+    def _update_message(self, message_id: int, sql: str, params: list) -> None:
         with self.write() as conn:
             cur = conn.execute(sql + " WHERE id = ?", (*params, int(message_id)))
         if cur.rowcount == 0:

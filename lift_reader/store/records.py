@@ -87,6 +87,8 @@ class ChatMessage:
     pages: tuple[int, ...]  # pages the answer cites, 1-based
     created_at: str
     complete: bool
+    check: dict | None = None
+    """A finished answer's evidence and grounding check as core saved it (None: not checked)."""
 
 
 def validate_adapter_name(name: str) -> str:

@@ -3,7 +3,7 @@
 from lift_reader.core.ask.answering import AskSettings, prepare_answer
 from lift_reader.core.ask.evidence import find_evidence
 from lift_reader.core.ask.generation import SamplingSettings
-from lift_reader.core.ask.grounding import check_answer, specifics
+from lift_reader.core.ask.grounding import Grounding, check_answer, specifics
 from lift_reader.core.text.book import BookText
 
 
@@ -46,6 +46,16 @@ def test_a_chapter_title_is_never_the_quote():
     evidence = find_evidence(book, "The Rabbit.", "Who was Dinah?")
     assert evidence is not None and evidence.quote.startswith("It was the White Rabbit, trotting slowly back")
     assert find_evidence(book, "Sends the bill; returns.", "") is None  # only titles hold these words
+
+
+def test_a_check_reads_back_as_the_library_keeps_it(book):
+    import json
+
+    answer = "Aurelio Penhallow, and after him Captain John Hinchliffe."
+    check = check_answer(answer, book.text, find_evidence(book, answer), up_to_page=2)
+    assert check.evidence is not None and check.not_found
+    assert Grounding.from_dict(json.loads(json.dumps(check.to_dict()))) == check
+    assert Grounding.from_dict({"specifics": ["x"]}) is None  # unreadable: no note rather than an error
 
 
 def test_no_evidence_for_an_answer_that_shares_nothing_with_the_book(book):

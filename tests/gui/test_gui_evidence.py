@@ -94,3 +94,17 @@ def test_spoiler_safe_an_answer_from_later_pages_says_the_book_has_not_said_yet(
     shown = window.chat_panel.view.toPlainText()
     assert "“Margery Thule”: not found in the book up to page 1." in shown
     assert "The book does not seem to say (yet)" in shown
+
+
+def test_a_reopened_chat_shows_each_answer_s_evidence_and_check_again(qtbot, window, ask_with_answer):
+    """The check is kept with the answer in the library (the CLI's answers too), not only in this session."""
+    grounding = ask_with_answer(SAMPLE_STORY, "Who kept the light before Barnaby?",
+                                "Aurelio Penhallow, and after him Captain John Hinchliffe.")
+    panel = window.chat_panel
+    record = panel.record
+    panel.show_book(None)
+    panel.show_book(record)  # built again from the library, as when the app starts
+    assert panel.transcript.last_answer().grounding == grounding
+    shown = panel.view.toPlainText()
+    assert grounding.evidence.quote in shown and f"page {grounding.evidence.page}" in shown
+    assert "“Captain John Hinchliffe”: not found in the book." in shown

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 from lift_reader.errors import BadInputError, NotFoundError, StoreError
+from lift_reader.store.db import SCHEMA_VERSION
 from lift_reader.store.library import Library
 
 
 def test_database_settings(library: Library, home: Path) -> None:
     assert library.db_path == home.resolve() / "library.sqlite3"
     assert library.journal_mode() == "wal"
-    assert library.schema_version() == 1
+    assert library.schema_version() == SCHEMA_VERSION == 2
     with library.read() as conn:
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
@@ -200,6 +201,39 @@ def test_streaming_message_survives_a_crash(home: Path, make_book) -> None:
     answer = lib.list_messages(h)[1]
     assert (answer.content, answer.complete, answer.pages) == ("Call me Ishmael. Done.", True, (1, 3))
     lib.close()
+
+
+def test_an_answer_s_check_is_kept_until_its_text_changes(library: Library, make_book) -> None:
+    h = library.add_book(make_book(1)).content_hash
+    mid = library.add_message(h, "assistant", "Aurelio.", mode="rag")
+    assert library.list_messages(h)[0].check is None
+    check = {"specifics": ["Aurelio"], "not_found": [], "evidence": None, "up_to_page": None}
+    library.save_answer_check(mid, check)
+    assert library.list_messages(h)[0].check == check
+    library.update_message(mid, "", complete=False)  # answered again: the old check no longer applies
+    assert library.list_messages(h)[0].check is None
+    with pytest.raises(NotFoundError):
+        library.save_answer_check(999, check)
+
+
+def test_a_version_1_library_gains_answer_checks_and_keeps_its_chats(tmp_path: Path, make_book) -> None:
+    from lift_reader.store import db as db_module
+
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(db_module._SCHEMA_V1 + "; PRAGMA user_version = 1;")
+    old.execute("INSERT INTO books (content_hash, path, title, added_at, last_opened_at) VALUES (?, ?, ?, ?, ?)",
+                ("ab" * 32, "/books/x.txt", "X", "2026-01-01", "2026-01-01"))
+    old.execute("INSERT INTO messages (book_hash, role, content, created_at) VALUES (?, 'assistant', 'Kept.', ?)",
+                ("ab" * 32, "2026-01-01"))
+    old.commit()
+    old.close()
+    with Library(path) as library:
+        assert library.schema_version() == 2
+        (message,) = library.list_messages("ab" * 32)
+        assert (message.content, message.check) == ("Kept.", None)
+        library.save_answer_check(message.id, {"specifics": []})
+        assert library.list_messages("ab" * 32)[0].check == {"specifics": []}
 
 
 def test_message_errors_and_clear(library: Library, make_book) -> None:

@@ -16,7 +16,7 @@ ignoring case.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from lift_reader.core.ask.evidence import Evidence
 from lift_reader.core.ask.passages import terms
@@ -48,6 +48,22 @@ class Grounding:
     def invented(self) -> bool:
         """The answer names specifics and the book holds none of them."""
         return bool(self.specifics) and len(self.not_found) == len(self.specifics)
+
+    def to_dict(self) -> dict:
+        """JSON-able, for the library to keep with the answer (``from_dict`` reads it back)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, saved: dict) -> Grounding | None:
+        """A check saved by ``to_dict``; None when it cannot be read (an older or hand-edited row)."""
+        try:
+            evidence = saved.get("evidence")
+            return cls(tuple(str(s) for s in saved["specifics"]), tuple(str(s) for s in saved["not_found"]),
+                       None if evidence is None else Evidence(str(evidence["quote"]), int(evidence["start"]),
+                                                              int(evidence["end"]), int(evidence["page"])),
+                       None if saved.get("up_to_page") is None else int(saved["up_to_page"]))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
 
     def notes(self) -> list[str]:
         """What to tell the reader under the answer (nothing when every specific was found)."""
