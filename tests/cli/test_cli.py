@@ -60,6 +60,12 @@ def test_add_and_list_books(lift_home):
     assert result.returncode == 0, result.stderr
     listing = lift("books", home=lift_home)
     assert "Lighthouse" in listing.stdout and "not memorized" in listing.stdout
+    # Adding and listing need no model: torch stays unimported, so a wrong path is answered at once.
+    code = ("import sys; from lift_reader.cli.entry import main; main(['add', sys.argv[1]]); main(['books']); "
+            "print('torch' in sys.modules)")
+    light = subprocess.run([sys.executable, "-c", code, str(SAMPLE_STORY)], capture_output=True, text=True,
+                           env=dict(os.environ, LIFT_READER_HOME=str(lift_home)), timeout=240)
+    assert light.stdout.strip().endswith("False"), light.stdout + light.stderr
 
 
 def test_memorize_ask_and_manage_adapters(lift_home, tiny_folder, tmp_path, short_book):
