@@ -286,7 +286,15 @@ class ChatPanel(QWidget):
 
     def _on_scroll_range_changed(self, _minimum: int, maximum: int) -> None:
         if self._follow_end:
-            self.view.verticalScrollBar().setValue(maximum)
+            # After the event that changed the range: when the view is resized (its tab shown),
+            # QTextEdit sets the bar back to its old line after this signal, which left a
+            # reopened chat near its top.
+            QTimer.singleShot(0, self._scroll_to_end)
+
+    def _scroll_to_end(self) -> None:
+        if self._follow_end:
+            bar = self.view.verticalScrollBar()
+            bar.setValue(bar.maximum())
 
     def _on_anchor_clicked(self, url: QUrl) -> None:
         if url.scheme() == "page":

@@ -192,15 +192,22 @@ def test_the_empty_chat_and_the_mode_line_describe_the_mode_selected(qtbot, wind
 
 def test_the_chat_reopens_at_its_newest_message(qtbot, window, session):
     record = open_book(qtbot, window, SAMPLE_STORY)
+    check = {"specifics": [], "not_found": [], "up_to_page": None,  # each answer quotes the book under it
+             "evidence": {"quote": "Aurelio Penhallow kept Gannet Point Light. " * 2, "start": 0, "end": 9, "page": 1}}
     for n in range(25):
         session.library.add_message(record.content_hash, "user", f"Question {n}?")
-        session.library.add_message(record.content_hash, "assistant", f"Answer {n}. " + "The keeper wrote. " * 20)
+        answer = session.library.add_message(record.content_hash, "assistant", f"Answer {n}. " + "The keeper wrote. " * 20)
+        session.library.save_answer_check(answer, check)
     window.tabs.setCurrentWidget(window.memorize_panel)  # the chat is laid out only once it is shown
     window.chat_panel.show_book(None)
     window.chat_panel.show_book(record)
-    window.tabs.setCurrentWidget(window.chat_panel)
+    window.resize(1400, 900)
+    window.show()
+    window.tabs.setCurrentWidget(window.chat_panel)  # the view gets its size now, and lays the chat out again
     bar = window.chat_panel.view.verticalScrollBar()
     qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum(), timeout=5000)
+    qtbot.wait(200)  # and it stays there: Qt used to set the bar back to the top after the resize
+    assert bar.value() == bar.maximum() > 0
 
     bar.triggerAction(bar.SliderAction.SliderToMinimum)  # the reader scrolls back: a re-render leaves them there
     window.chat_panel._render()
