@@ -87,9 +87,14 @@ _MIGRATIONS: list[str] = [_SCHEMA_V1, _V2_ANSWER_CHECKS]
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 
+def _primary_code(exc: sqlite3.Error) -> int:
+    """The primary result code of an sqlite error (SQLITE_BUSY for SQLITE_BUSY_RECOVERY...), 0 if unknown."""
+    return (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+
+
 def sqlite_store_error(exc: sqlite3.Error, db_path: Path) -> StoreError:
     """A one-line StoreError for an sqlite failure on the library file."""
-    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF  # primary result code
+    code = _primary_code(exc)
     if code == sqlite3.SQLITE_FULL:
         return StoreError(f"disk full while saving the library {db_path}")
     if code == sqlite3.SQLITE_READONLY:
@@ -131,8 +136,7 @@ def _enter_wal(conn: sqlite3.Connection) -> None:
             conn.execute("PRAGMA journal_mode = WAL")
             return
         except sqlite3.OperationalError as exc:
-            busy = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF == sqlite3.SQLITE_BUSY
-            if not busy or time.monotonic() >= deadline:
+            if _primary_code(exc) != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
                 raise
             time.sleep(0.02)
 
