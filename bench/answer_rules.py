@@ -49,16 +49,30 @@ def run(args) -> dict:
     from lift_reader.core.evaluation.conditions import ask_settings, condition
     from lift_reader.core.evaluation.dataset import load_question_set
     from lift_reader.core.evaluation.evaluate import select_documents
-    from lift_reader.core.evaluation.metrics import best_over_references, token_f1
+    from lift_reader.core.evaluation.metrics import best_over_references, paired_bootstrap_diff, token_f1
     from lift_reader.core.evaluation.runner import ensure_adapter
     from lift_reader.core.evaluation.scoring import PromptScorer, model_state
     from lift_reader.core.memorize.settings import MemorizeSettings
     from lift_reader.core.workspace import Workspace
 
+    unknown = [n for n in args.rules.split(",") if n not in RULES]
+    if unknown:
+        raise SystemExit(f"unknown rule(s) {', '.join(unknown)}; choose among: {', '.join(RULES)}")
+    rules = {name: RULES[name] for name in args.rules.split(",")}
+    if "none" not in rules:
+        raise SystemExit("--rules must include none: the other rules are compared with it")
     ws = Workspace(progress=lambda m: print(m, file=sys.stderr))
     settings = MemorizeSettings.for_hardware(ws.lm.placement.device)  # the command line's, no flags given
     doc_ids = [d for d in (args.doc_ids or "").split(",") if d]
     docs = select_documents(load_question_set(args.questions), docs=args.docs, doc_ids=doc_ids or None)
+    # Every answered question is appended at once, so a long run that is stopped goes on where it was.
+    done_path = bc.OUT_DIR / f"{args.name}.rows.jsonl"
+    done = {}
+    if done_path.exists():
+        for line in done_path.read_text(encoding="utf-8").splitlines():
+            r = json.loads(line)
+            done[(r["doc_id"], r["item_id"], r["condition"])] = r
+    bc.OUT_DIR.mkdir(exist_ok=True)
     rows = []
     for doc in docs:
         book = doc.book()
@@ -71,28 +85,36 @@ def run(args) -> dict:
                                max_new_tokens=args.max_new_tokens)
             with ws.model_lock, model_state(ws.lm, adapter):
                 for item in [i for i in doc.items if i.type == "open"][:args.max_items]:
+                    old = done.get((doc.doc_id, item.id, name))
+                    if old is not None and set(rules) <= set(old["answers"]):
+                        rows.append(old)
+                        continue
                     stream = prepare_answer(ws.lm, book, tokens, item.question, adapter=adapter, settings=ask)
                     scorer = PromptScorer(ws.lm, stream.prompt_ids)
                     row = {"doc_id": doc.doc_id, "item_id": item.id, "condition": name,
                            "references": list(item.answers), "answers": {}}
-                    for rule_name, rule in RULES.items():
-                        if rule_name in CUT_FROM:
+                    for rule_name, rule in rules.items():
+                        if rule_name in CUT_FROM and CUT_FROM[rule_name] in row["answers"]:
                             source = row["answers"][CUT_FROM[rule_name]]
                             end = answer_end(source + " ", rule, stop_strings_for(ws.lm.tokenizer))
                             row["answers"][rule_name] = source[:end].strip() if end is not None else source
                         else:
                             row["answers"][rule_name] = scorer.greedy(args.max_new_tokens, rule)
                     rows.append(row)
+                    with done_path.open("a", encoding="utf-8") as f:
+                        f.write(json.dumps(row) + "\n")
                     print(f"{doc.doc_id} {name} {item.id}: {row['answers']['none'][:60]!r}", file=sys.stderr)
     table = {}
     for name in args.conditions.split(","):
         mine = [r for r in rows if r["condition"] == name]
         ref_median = statistics.median(statistics.median(words(a) for a in r["references"]) for r in mine)
-        for rule_name in RULES:
+        before = [best_over_references(token_f1, r["answers"]["none"], r["references"]) for r in mine]
+        for rule_name in rules:
             answers = [r["answers"][rule_name] for r in mine]
             f1 = [best_over_references(token_f1, a, r["references"]) for a, r in zip(answers, mine)]
+            diff, low, high = paired_bootstrap_diff(f1, before)
             table[(name, rule_name)] = {
-                "n": len(mine), "f1": statistics.fmean(f1),
+                "n": len(mine), "f1": statistics.fmean(f1), "f1_minus_none": [diff, low, high],
                 "median_words": statistics.median(words(a) for a in answers), "reference_median_words": ref_median,
                 "loops": sum(most_repeated_ngram(a) >= 3 for a in answers),
             }
@@ -100,11 +122,12 @@ def run(args) -> dict:
 
 
 def markdown(result: dict, command: str) -> str:
-    lines = [f"`{command}`", "", "| condition | rule | n | F1 | F1 - none | median words (refs) | answers with a 4-gram x3+ |",
-             "|---|---|---:|---:|---:|---:|---:|"]
-    base = {r["condition"]: r["f1"] for r in result["table"] if r["rule"] == "none"}
+    lines = [f"`{command}`", "",
+             "| condition | rule | n | F1 | F1 - none [95% paired bootstrap] | median words (refs) | answers with a 4-gram x3+ |",
+             "|---|---|---:|---:|---|---:|---:|"]
     for r in result["table"]:
-        lines.append(f"| {r['condition']} | {r['rule']} | {r['n']} | {r['f1']:.3f} | {r['f1'] - base[r['condition']]:+.3f} "
+        diff, low, high = r["f1_minus_none"]
+        lines.append(f"| {r['condition']} | {r['rule']} | {r['n']} | {r['f1']:.3f} | {diff:+.3f} [{low:+.3f}, {high:+.3f}] "
                      f"| {r['median_words']:g} ({r['reference_median_words']:g}) | {r['loops']} |")
     return "\n".join(lines) + "\n"
 
@@ -119,6 +142,8 @@ def main(argv=None) -> int:
     p.add_argument("--context-tokens", type=int, default=1024)
     p.add_argument("--max-new-tokens", type=int, default=32)
     p.add_argument("--home", type=Path, help="the evaluation's library (default: eval/ in the data folder)")
+    p.add_argument("--rules", default=",".join(RULES),
+                   help=f"comma-separated, among: {', '.join(RULES)} (none is always needed)")
     p.add_argument("--name", default="answer-rules")
     args = p.parse_args(argv)
     from lift_reader.store.paths import eval_home, library_home_at
