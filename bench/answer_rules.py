@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import statistics
 import sys
 import time
@@ -151,7 +152,7 @@ def main(argv=None) -> int:
     started = time.time()
     with library_home_at(args.home or eval_home()):
         result = run(args)
-    command = "python bench/answer_rules.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python bench/answer_rules.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     text = markdown(result, command) + f"\n{time.time() - started:.0f} s; default rule now: {DEFAULT_RULE.describe()}\n"
     print(text)
     bc.OUT_DIR.mkdir(exist_ok=True)
