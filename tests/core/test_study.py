@@ -73,6 +73,25 @@ def test_past_tense_clauses_are_asked_the_way_a_reader_asks():
     assert not pairs("On the mantel stood a barometer that the Medical Man had won.")
 
 
+def test_a_thing_described_by_a_relative_clause_is_asked_by_what_was_done_to_it():
+    """The 16K needle run missed "Where did the Medical Man win the brass barometer?": no template asked it."""
+    def pairs(sentence):
+        return {(q, a) for q, a, _ in sentence_questions(sentence, None, np.random.default_rng(0))}
+
+    barometer = pairs("On the mantel stood a brass barometer that the Medical Man had won at a raffle in Brighton.")
+    assert ("Where did the Medical Man win the brass barometer?", "at a raffle in Brighton") in barometer
+    assert ("What did the Medical Man win at a raffle in Brighton?", "a brass barometer") in barometer
+    assert ("Who won the brass barometer at a raffle in Brighton?", "the Medical Man") in barometer
+    assert ("Where did Kit Amberly find the ring?", "in the well") in pairs("She wore the ring that Kit Amberly found in the well.")
+    letter = pairs("The keeper read the letter that his brother had written from Lisbon.")
+    assert ("What did his brother write from Lisbon?", "the letter") in letter
+    assert not any(q.startswith(("Who wrote", "What wrote")) for q, _ in letter)  # no name: the doer's kind is unknown
+    # No subject of its own, or no past-tense verb: nothing asked this way.
+    for sentence in ("He took the road that led to the sea.", "This is the book that he wrote.",
+                     "It was the house which was built in 1850."):
+        assert not any(q.startswith(("What did", "Where did", "Who ")) for q, _ in pairs(sentence)), sentence
+
+
 def test_a_passive_is_asked_in_the_active():
     made = sentence_questions("The lamp had been mended by a tinker named Abel Quist.", None, np.random.default_rng(0))
     assert made[0] == ("Who mended the lamp?", "Abel Quist", "subject")

@@ -29,7 +29,7 @@ _ADDED_LATER = {"aux_reading": False, "contextualized": False, "study": False, "
                 "study_window_tokens": 768, "study_batch": 8, "study_weight": 1.0, "segment_weight": 1.0,
                 "study_reading": 0.0, "lora_layers": 1.0,
                 "study_templates": 1}
-STUDY_TEMPLATES_VERSION = 3
+STUDY_TEMPLATES_VERSION = 4
 """The version of core/memorize/study_questions.py's templates: raise it whenever they ask other questions.
 New runs record it (``study_templates``), so an adapter trained on older questions keeps its own
 training key and is never taken for a run with the new ones."""

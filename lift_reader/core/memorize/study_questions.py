@@ -14,7 +14,9 @@ directions, in the app's answer format:
   a passive with its agent asked in the active: "Who painted the door?" -> "Ezra Colville";
 - *about*: "What does the book say about Kit Amberly?" -> the sentence;
 - *after*: "What happened after this: ...?" -> the next sentence;
-- *cloze*: the sentence with the fact blanked -> the fact.
+- *cloze*: the sentence with the fact blanked -> the fact;
+- *relative clause*: "a barometer that the Medical Man had won at a raffle" -> "Where did the
+  Medical Man win the barometer?", "What did the Medical Man win at a raffle?".
 
 Facts are capitalized names (not sentence-initial function words), numbers,
 years and spelled-out counts.  Questions come from every part of the book:
@@ -405,6 +407,51 @@ def _when_questions(sentence: str, names: frozenset[str] | None) -> list[tuple[s
     return made
 
 
+_RELATIVE = re.compile(r"(?:^|\s)(?P<det>a|an|the|his|her|their|its|[Tt]hat) (?P<head>(?:[a-z-]+ ){0,3}[a-z-]+) (?:that|which) "
+                       r"(?P<clause>[^,;]+)")
+_HAD = frozenset(("had", "has", "have"))
+
+
+def _relative_questions(sentence: str, names: frozenset[str] | None) -> list[tuple[str, str]]:
+    """Questions on a thing described by a relative clause:
+    "On the mantel stood a brass barometer that the Medical Man had won at a raffle in Brighton." ->
+    "Where did the Medical Man win the brass barometer?" ("at a raffle in Brighton"), "What did the
+    Medical Man win at a raffle in Brighton?" ("a brass barometer"), "Who won the brass barometer?"."""
+    from lemminflect import getInflection
+
+    match = _RELATIVE.search(_clean_end(sentence))
+    if match is None:
+        return []
+    words = match.group("clause").split(" ")
+    first = words[0].strip("'’")
+    if not (first.lower() in _DETERMINERS or (first[:1].isupper() and first.lower() not in _NOT_NAMES
+                                                 and (names is None or first in names))):
+        return []  # "that he found", "which was": no noun-phrase subject of its own
+    for v in range(1, min(len(words), 6)):
+        word = words[v].lower()
+        if word in _PRONOUNS or (word in _AUXILIARIES and word not in _HAD):
+            return []
+        perfect = word in _HAD and v + 1 < len(words)
+        verb = words[v + 1].lower() if perfect else word
+        lemma = _past_verb_lemma(verb, "VBN" if perfect else "VBD")
+        if lemma is None:
+            continue
+        subject = _noun_phrase(" ".join(words[:v]))
+        if subject is None or lemma == "be":
+            return []
+        rest = " ".join(words[v + 2 if perfect else v + 1:]).strip()
+        thing = f"{match.group('det').lower()} {match.group('head')}"
+        the_thing = f"the {match.group('head')}"
+        made = [(f"What did {subject} {lemma}{' ' + rest if rest else ''}?", thing)]
+        if re.match(r"(?:in|at|near|on|from)\s", rest):
+            made.append((f"Where did {subject} {lemma} {the_thing}?", rest))
+        if any(w[:1].isupper() for w in subject.split(" ")):  # a named doer: "who"; "his brother" may be a storm
+            past = (getInflection(lemma, "VBD") or (verb,))[0]
+            made.append((f"Who {past} {the_thing}{' ' + rest if rest else ''}?", subject))
+        return made
+    return []
+
+
 def _about_question(fact: _Fact, sentence: str) -> tuple[str, str] | None:
     if fact.kind != "name" or len(sentence.split()) > 45:
         return None
@@ -441,6 +488,7 @@ def sentence_questions(sentence: str, following: str | None, rng: np.random.Gene
     why = _why_question(sentence, names)
     asked = [(q, a, "why") for q, a in ([why] if why else []) + _when_questions(sentence, names)]
     asked += [(q, a, "do") for q, a in _do_questions(sentence, names)]
+    asked += [(q, a, "relative") for q, a in _relative_questions(sentence, names)]
     direct = _interleave(asked, direct)
     other: list[tuple[str, str, str]] = []
     if order:
