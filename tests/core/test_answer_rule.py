@@ -5,7 +5,8 @@ from types import SimpleNamespace
 import torch
 
 from lift_reader.core.ask.answer_rule import (
-    NO_RULE, AnswerRule, answer_end, banned_tokens, most_repeated_ngram, sentence_ends,
+    NO_RULE, AnswerRule, answer_end, banned_tokens, guard_logits, most_repeated_ngram, repeated_words_end,
+    sentence_ends,
 )
 from lift_reader.core.ask.answering import AskSettings, prepare_answer
 from lift_reader.core.evaluation.scoring import PromptScorer
@@ -66,6 +67,50 @@ def test_no_repeated_ngram_moves_the_model_off_its_loop():
     assert len(grams) == len(set(grams))  # no token 4-gram twice
     assert "Then it sank." in answer
     assert loop_answer(AnswerRule(max_sentences=2, no_repeat_ngram=4)) == "She was painted blue. She was painted Then it sank."
+
+
+class VeryTokenizer:
+    """" very" and "\rvery" are two tokens for one word."""
+    eos_token_id = 0
+    PIECES = {0: "", 1: " very", 2: "\rvery", 3: " bad."}
+
+    def decode(self, ids, skip_special_tokens=True):
+        return "".join(self.PIECES[i] for i in ids)
+
+
+class VeryModel(LoopingModel):
+    """Most likely " very", then "\rvery", then " bad.": the loop FairytaleQA's peerifool got out of `rag`
+    ("they were very very very very\rvery very very very bad.") under the token 4-gram ban."""
+
+    def forward(self, input_ids, cache=None, use_cache=True, logits_to_keep=1):
+        return SimpleNamespace(logits=torch.tensor([[[-10.0, 3.0, 2.0, 1.0]]]), cache=cache)
+
+
+def test_a_loop_in_other_tokens_for_the_same_words_ends_the_answer_before_it():
+    model = VeryModel()
+
+    def pieces(rule):
+        return list(generate_pieces(model, VeryTokenizer(), None, model(None).logits[0, -1],
+                                    SamplingSettings(greedy=True, max_new_tokens=30), stop_strings=(), rule=rule))
+
+    streamed = pieces(AnswerRule(max_sentences=None, no_repeat_ngram=4))
+    # Ends before "very" x4 would occur a third time; the stream never showed more than the answer.
+    assert "".join(streamed).strip() == "very very very very\rvery"
+    assert most_repeated_ngram("".join(streamed)) == 2
+    # The token ban alone (the word check left out) loops in words, as the eval saw.
+    tokens = []
+    for _ in range(30):
+        logits = guard_logits(model(None).logits[0, -1], tokens, AnswerRule(max_sentences=None, no_repeat_ngram=4))
+        tokens.append(int(logits.argmax()))
+    assert most_repeated_ngram(VeryTokenizer().decode(tokens)) >= 3
+
+
+def test_repeated_words_end_judges_finished_words_and_allows_a_phrase_twice():
+    assert repeated_words_end("He was a good man, and he was a good friend.", 4) is None
+    text = "we went on and on, we went on and on, we went on and on."
+    assert text[:repeated_words_end(text, 4)] == "we went on and on, we went on and on, we went on "
+    assert repeated_words_end("we went on and on, we went on and on, we went on and", 4) is None  # may become "andante"
+    assert repeated_words_end("The cat sat. the CAT sat. THE cat sat ", 3) == len("The cat sat. the CAT sat. THE cat ")
 
 
 def test_a_light_repetition_penalty_alone_does_not_break_a_strong_loop():

@@ -11,7 +11,9 @@ evaluation's greedy answers alike (``generation.generate_pieces``):
   ``max_sentences`` sentences;
 - no n-gram of ``no_repeat_ngram`` tokens is generated twice (counted over the
   answer only, not the prompt: copying a phrase of the book is what a good
-  answer does);
+  answer does), and the answer ends before a word that would make a word
+  n-gram of the same size occur a third time: the token ban alone let "very
+  very very very\rvery very ..." through, the same words in other tokens;
 - a light ``repetition_penalty`` on tokens the answer already holds (again
   the answer only), as in Keskar et al. (2019), CTRL.
 
@@ -85,6 +87,10 @@ def answer_end(text: str, rule: AnswerRule, stop_strings: tuple[str, ...]) -> in
     if start == len(text):
         return None
     cuts = [i for i in (text.find(s, start) for s in stop_strings) if i >= 0]
+    if rule.no_repeat_ngram:
+        loop = repeated_words_end(text, rule.no_repeat_ngram)
+        if loop is not None:
+            cuts.append(loop)
     if rule.max_sentences:
         ends = sentence_ends(text)
         if len(ends) >= rule.max_sentences:
@@ -117,6 +123,29 @@ def guard_logits(logits: torch.Tensor, generated: list[int], rule: AnswerRule) -
 
 
 _WORD = re.compile(r"\w+")
+
+
+def open_word_start(text: str) -> int:
+    """Where the word ``text`` ends in starts (``len(text)`` if it ends in a space or a mark): that word
+    may still grow, so ``repeated_words_end`` does not judge it yet and the stream holds it back."""
+    match = re.search(r"\w+$", text)
+    return match.start() if match else len(text)
+
+
+def repeated_words_end(text: str, n: int, times: int = 3) -> int | None:
+    """The offset of the first finished word that makes a word n-gram (case ignored) occur ``times``
+    times, or None.  Words, not tokens: a model loops past a token n-gram ban by writing the same word
+    in another token ("very" after a line break, "Very").  Twice is allowed: "He was a good man, and he
+    was a good friend." repeats "he was a good" once, in the tokens " he" and "He"; cutting there lost
+    words in 24 of 1,056 dev-set answers, cutting at the third time in 1."""
+    words = list(_WORD.finditer(text, 0, open_word_start(text)))
+    counts: dict[tuple[str, ...], int] = {}
+    for i in range(n - 1, len(words)):
+        gram = tuple(w.group().lower() for w in words[i - n + 1:i + 1])
+        counts[gram] = counts.get(gram, 0) + 1
+        if counts[gram] >= times:
+            return words[i].start()
+    return None
 
 
 def most_repeated_ngram(text: str, n: int = 4) -> int:

@@ -15,7 +15,7 @@ from typing import Iterator
 
 import torch
 
-from lift_reader.core.ask.answer_rule import NO_RULE, AnswerRule, answer_end, guard_logits
+from lift_reader.core.ask.answer_rule import NO_RULE, AnswerRule, answer_end, guard_logits, open_word_start
 
 
 @dataclass
@@ -165,6 +165,8 @@ def generate_pieces(
                 yield text[len(emitted):cut]
             return
         safe = _safe_prefix(text, stop_strings)
+        if rule.no_repeat_ngram:  # a word still being written may yet end the answer before it
+            safe = safe[:open_word_start(safe)]
         if len(safe) > len(emitted) and safe.startswith(emitted):
             yield safe[len(emitted):]
             emitted = safe
