@@ -17,8 +17,8 @@ matmuls in a loop) and reports each loop's share of the bf16 ceiling with
     .venv/bin/python bench/train_throughput.py --tiny --steps 3 --quick   # checks the script
 
 ``--compare-before`` times instead, on the same model and book, the app's default recipe with issue
-14's changes off ("before": the exact output-layer gradient) and on ("after": the gradient filter of
-core/memorize/fused_loss.py), in alternating rounds so that other load on a shared machine hits both alike,
+14's changes off ("before": the exact output-layer gradient, the default again since 2026-12-08) and
+on ("after": the gradient filter of core/memorize/fused_loss.py, ``LIFT_READER_GRAD_FILTER=on``), in alternating rounds so that other load on a shared machine hits both alike,
 and ends with the line ``speedup: X.XXx`` (after / before tokens per second).  ``--placements``
 adds the cheaper placements to the rounds, each on top of "after": LoRA on the upper half of the
 layers, 4 segments a step, and torch.compile.
@@ -116,11 +116,11 @@ def environment(**values: str):
 
 
 def time_ours(spec, precision: str, tokens, seg_len: int, warmup: int, steps: int, *, compiled: bool = False,
-              micro_batch: int = 1, app_recipe_book=None, grad_filter: bool = True, **changes) -> dict:
+              micro_batch: int = 1, app_recipe_book=None, grad_filter: bool = False, **changes) -> dict:
     """Tokens/s of MemorizeJob over ``steps`` steps after ``warmup`` steps (wall clock between events).
 
-    ``grad_filter=False`` turns the output layer's gradient filter off (the exact gradient, as before
-    issue 14); ``changes`` are further MemorizeSettings changes (lora_layers=0.5, ...).
+    ``grad_filter=True`` turns the output layer's gradient filter on (off by default since 2026-12-08: its
+    bias adds up over a run); ``changes`` are further MemorizeSettings changes (lora_layers=0.5, ...).
     """
     from lift_reader.core.memorize.compiling import ENV as COMPILE_ENV
     from lift_reader.core.memorize.fused_loss import FILTER_COUNTS, FILTER_ENV
@@ -151,7 +151,7 @@ def time_ours(spec, precision: str, tokens, seg_len: int, warmup: int, steps: in
     stamps, reported, seen = [], [], []
     started = time.perf_counter()
     FILTER_COUNTS.reset()
-    with environment(**{COMPILE_ENV: "1" if compiled else "0", FILTER_ENV: "" if grad_filter else "0"}):
+    with environment(**{COMPILE_ENV: "1" if compiled else "0", FILTER_ENV: "on" if grad_filter else "0"}):
         for event in job.run(cancel=cancel):
             if event.kind == "step":
                 stamps.append(time.perf_counter())
@@ -208,16 +208,16 @@ def time_naive(spec, precision: str, tokens, seg_len: int, warmup: int, steps: i
 BEFORE = "before (exact output-layer gradient)"
 AFTER = "after (gradient filter)"
 PLACEMENTS = {  # each on top of "after"
-    "after + LoRA on the upper half of the layers": {"lora_layers": 0.5},
-    "after + 4 segments a step": {"micro_batch": 4},
-    "after + torch.compile": {"compiled": True},
+    "after + LoRA on the upper half of the layers": {"grad_filter": True, "lora_layers": 0.5},
+    "after + 4 segments a step": {"grad_filter": True, "micro_batch": 4},
+    "after + torch.compile": {"grad_filter": True, "compiled": True},
 }
 
 
 def compare_before(args, spec, book_text, tokens, facts) -> dict:
     """The app's recipe with issue 14's changes off and on, alternating; the last line printed is the speedup."""
     prec = bc.precisions("auto" if args.precision == "both" else args.precision)[0]
-    variants = {BEFORE: {"grad_filter": False}, AFTER: {}}
+    variants = {BEFORE: {"grad_filter": False}, AFTER: {"grad_filter": True}}
     if args.placements:
         variants.update(PLACEMENTS)
     timed = {label: [] for label in variants}
@@ -250,8 +250,8 @@ def compare_before(args, spec, book_text, tokens, facts) -> dict:
         f"{args.steps} timed steps; tokens/s counts every token the steps processed (prefixes and prompts too).",
         f"{args.rounds} rounds of each variant, interleaved (each round starts one variant further on): the machine "
         "may be shared, and load changes hit all alike. tokens/s of a row: all its rounds' tokens over their time.",
-        "before: LIFT_READER_GRAD_FILTER=0 (the exact output-layer gradient, as before issue 14); after: the default "
-        "(rows of the output layer whose gradient is below 2**-14 for every token of a chunk skip the gradient "
+        "before: LIFT_READER_GRAD_FILTER=0 (the exact output-layer gradient: the default); after: "
+        "LIFT_READER_GRAD_FILTER=on (rows of the output layer whose gradient is below 2**-14 for every token of a chunk skip the gradient "
         "matmul). The recipe's defaults are the same in both. Output rows kept: the share of the output layer's "
         "rows that went through the gradient matmul (warm-up steps included).",
     ]
