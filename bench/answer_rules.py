@@ -155,7 +155,6 @@ def main(argv=None) -> int:
     command = "python bench/answer_rules.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     text = markdown(result, command) + f"\n{time.time() - started:.0f} s; default rule now: {DEFAULT_RULE.describe()}\n"
     print(text)
-    bc.OUT_DIR.mkdir(exist_ok=True)
     (bc.OUT_DIR / f"{args.name}.md").write_text(text, encoding="utf-8")
     (bc.OUT_DIR / f"{args.name}.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
     return 0

@@ -23,6 +23,8 @@ docs/EVAL.md has the measurements behind the defaults.
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -123,12 +125,20 @@ def guard_logits(logits: torch.Tensor, generated: list[int], rule: AnswerRule) -
 
 
 _WORD = re.compile(r"\w+")
+_OPEN_WORD = re.compile(r"\w+$")
+
+
+def _word_ngrams(text: str, n: int) -> Iterator[tuple[tuple[str, ...], int]]:
+    """Each word n-gram of ``text`` (lower case) with the offset of its last word."""
+    words = list(_WORD.finditer(text))
+    for i in range(n - 1, len(words)):
+        yield tuple(w.group().lower() for w in words[i - n + 1:i + 1]), words[i].start()
 
 
 def open_word_start(text: str) -> int:
     """Where the word ``text`` ends in starts (``len(text)`` if it ends in a space or a mark): that word
     may still grow, so ``repeated_words_end`` does not judge it yet and the stream holds it back."""
-    match = re.search(r"\w+$", text)
+    match = _OPEN_WORD.search(text)
     return match.start() if match else len(text)
 
 
@@ -138,21 +148,14 @@ def repeated_words_end(text: str, n: int, times: int = 3) -> int | None:
     in another token ("very" after a line break, "Very").  Twice is allowed: "He was a good man, and he
     was a good friend." repeats "he was a good" once, in the tokens " he" and "He"; cutting there lost
     words in 24 of 1,056 dev-set answers, cutting at the third time in 1."""
-    words = list(_WORD.finditer(text, 0, open_word_start(text)))
     counts: dict[tuple[str, ...], int] = {}
-    for i in range(n - 1, len(words)):
-        gram = tuple(w.group().lower() for w in words[i - n + 1:i + 1])
+    for gram, last_word in _word_ngrams(text[:open_word_start(text)], n):
         counts[gram] = counts.get(gram, 0) + 1
         if counts[gram] >= times:
-            return words[i].start()
+            return last_word
     return None
 
 
 def most_repeated_ngram(text: str, n: int = 4) -> int:
     """How often the most frequent word n-gram of ``text`` occurs (the issue's loop measure: 3+ is a loop)."""
-    words = _WORD.findall(text.lower())
-    counts: dict[tuple[str, ...], int] = {}
-    for i in range(len(words) - n + 1):
-        gram = tuple(words[i:i + n])
-        counts[gram] = counts.get(gram, 0) + 1
-    return max(counts.values(), default=0)
+    return max(Counter(gram for gram, _ in _word_ngrams(text, n)).values(), default=0)

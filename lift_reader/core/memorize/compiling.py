@@ -19,6 +19,8 @@ from typing import Callable
 
 import torch
 
+from lift_reader.core.switches import switch
+
 AUTO_MIN_TOKENS = 300_000  # ~20 minutes of training on a 2-core CPU: the warm-up is then < 10%
 ENV = "LIFT_READER_COMPILE"
 
@@ -30,11 +32,9 @@ def should_compile(device: torch.device, tokens_left: int, choice: str = "auto",
     fixed shapes, so each new length compiles again; on a study run torch gave up after 8 lengths
     within the first 10 steps (its recompile limit), having spent ~20 s a step compiling. Auto says no.
     """
-    forced = os.environ.get(ENV, "").strip().lower() or choice
-    if forced in ("1", "true", "yes", "on"):
-        return True
-    if forced in ("0", "false", "no", "off"):
-        return False
+    forced = switch(os.environ.get(ENV, "").strip() or choice)
+    if forced is not None:
+        return forced
     if not hasattr(torch, "compile"):
         return False
     if device.type == "cpu" and not (shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")):

@@ -31,6 +31,8 @@ from typing import Callable
 
 import torch
 
+from lift_reader.core.switches import switch
+
 # Model families whose causal-LM head is exactly "decoder -> lm_head
 # [-> soft-capping]"; others (logit scales, extra heads) use their own loss.
 SUPPORTED_MODEL_TYPES = frozenset(
@@ -65,12 +67,9 @@ DENSE_ABOVE = 0.5  # when more than this share of rows is kept, the gather costs
 def grad_filter() -> float:
     """The threshold in force: 0 (the exact gradient) unless the environment turns the filter on
     ("on": ``GRAD_FILTER``) or sets a threshold."""
-    value = os.environ.get(FILTER_ENV, "").strip().lower()
-    if value in ("", "0", "off", "false", "no"):
-        return 0.0
-    if value in ("1", "on", "true", "yes"):
-        return GRAD_FILTER
-    return float(value)
+    value = os.environ.get(FILTER_ENV, "").strip()
+    on = switch(value) if value else False
+    return float(value) if on is None else GRAD_FILTER if on else 0.0
 
 
 @dataclass

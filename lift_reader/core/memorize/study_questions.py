@@ -282,14 +282,19 @@ def _past_verb_lemma(word: str, form: str = "VBD") -> str | None:
     return None
 
 
+def _opens_a_noun_phrase(word: str, names: frozenset[str] | None) -> bool:
+    """Whether a clause starting with ``word`` has a noun-phrase subject: a determiner ("the", "his")
+    or a name of the book ("Kit", "Filby's")."""
+    first = word.lower().strip("'’")
+    return first in _DETERMINERS or (word[:1].isupper() and first not in _NOT_NAMES and (
+        names is None or word.strip("'’").removesuffix("'s").removesuffix("’s") in names))
+
+
 def _do_support(clause: str, names: frozenset[str] | None) -> tuple[str, str, str, str] | None:
     """(subject, verb, base form, rest) of a clause in the simple past with a noun-phrase subject:
     "The Psychologist kept fourteen spoons in a box" -> ("the Psychologist", "kept", "keep", "fourteen ...")."""
     words = clause.split(" ")
-    first = words[0].lower().strip("'’")
-    starts_a_name = words[0][:1].isupper() and first not in _NOT_NAMES and (
-        names is None or words[0].strip("'’").removesuffix("'s").removesuffix("’s") in names)
-    if not (first in _DETERMINERS or starts_a_name):
+    if not _opens_a_noun_phrase(words[0], names):
         return None  # "Suddenly he ...", "Often ...", "Underneath it ...": no noun-phrase subject
     for v in range(1, min(len(words) - 1, 7)):
         word = words[v].lower()
@@ -423,9 +428,7 @@ def _relative_questions(sentence: str, names: frozenset[str] | None) -> list[tup
     if match is None:
         return []
     words = match.group("clause").split(" ")
-    first = words[0].strip("'’")
-    if not (first.lower() in _DETERMINERS or (first[:1].isupper() and first.lower() not in _NOT_NAMES
-                                                 and (names is None or first in names))):
+    if not _opens_a_noun_phrase(words[0], names):
         return []  # "that he found", "which was": no noun-phrase subject of its own
     for v in range(1, min(len(words), 6)):
         word = words[v].lower()
