@@ -48,6 +48,19 @@ def test_a_chapter_title_is_never_the_quote():
     assert find_evidence(book, "Sends the bill; returns.", "") is None  # only titles hold these words
 
 
+def test_the_quote_of_a_speech_s_last_sentence_drops_the_speech_s_closing_mark():
+    """'The Cask of Amontillado' in a real window: the quote read 'But I have received ... my doubts."'
+    inside the chat's own quote marks."""
+    text = ('I said to him--"My dear Fortunato, you are luckily met.  But I have received a pipe of '
+            'what passes for Amontillado, and I have my doubts."\n\n"How?" said he.  “A pipe? It is the end.”')
+    book = BookText(text=text, page_starts=[0], title="Cask")
+    evidence = find_evidence(book, "A pipe of Amontillado.", "What has he received?")
+    assert evidence.quote == "But I have received a pipe of what passes for Amontillado, and I have my doubts."
+    assert text[evidence.start:evidence.end] == evidence.quote
+    curly = find_evidence(book, "It is the end.", "")
+    assert curly.quote.endswith("the end.")
+
+
 def test_a_check_reads_back_as_the_library_keeps_it(book):
     import json
 

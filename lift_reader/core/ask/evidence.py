@@ -91,7 +91,22 @@ def _best_sentence(text: str, start: int, end: int, answer_terms: set[str],
     if e - s > _MAX_QUOTE_CHARS:  # a run-on "sentence": cut on a word boundary
         cut = text.rfind(" ", s, s + _MAX_QUOTE_CHARS)
         e = cut if cut > s else s + _MAX_QUOTE_CHARS
-    return s, e
+    return _without_stray_quote_marks(text, s, e)
+
+
+def _without_stray_quote_marks(text: str, start: int, end: int) -> tuple[int, int]:
+    """[start, end) without a quote mark at either end whose partner lies outside it: the last sentence
+    of a speech ends with the speech's closing mark, which the quote's own marks made read 'doubts.""'."""
+    piece = text[start:end]
+    if piece.count('"') % 2 and piece.endswith('"'):
+        end -= 1
+    elif piece.count('"') % 2 and piece.startswith('"'):
+        start += 1
+    elif piece.endswith("”") and "“" not in piece:
+        end -= 1
+    elif piece.startswith("“") and "”" not in piece:
+        start += 1
+    return start, end
 
 
 def _is_heading(text: str, start: int, end: int) -> bool:
